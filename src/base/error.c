@@ -1,0 +1,47 @@
+#include "base/error.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *dots_status_name(dots_status s) {
+    switch (s) {
+    case DOTS_OK: return "ok";
+    case DOTS_E_ARG: return "argument";
+    case DOTS_E_IO: return "io";
+    case DOTS_E_FORMAT: return "format";
+    case DOTS_E_MODEL: return "model";
+    case DOTS_E_NOMEM: return "out-of-memory";
+    case DOTS_E_UNSUPPORTED: return "unsupported";
+    case DOTS_E_LIMIT: return "limit";
+    case DOTS_E_INTERRUPTED: return "interrupted";
+    case DOTS_E_INTERNAL: return "internal";
+    }
+    return "unknown";
+}
+
+dots_status dots_fail(dots_error *e, dots_status code, const char *fmt, ...) {
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        e->code = code;
+    }
+    return code;
+}
+
+dots_status dots_context(dots_error *e, const char *fmt, ...) {
+    if (!e) return DOTS_E_INTERNAL;
+    char prefix[512], old[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    return e->code;
+}
+
+void dots_error_clear(dots_error *e) {
+    if (e) { e->code = DOTS_OK; e->msg[0] = 0; }
+}

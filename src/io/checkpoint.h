@@ -1,0 +1,37 @@
+/* A Hugging Face checkpoint folder: config + one or sharded safetensors
+ * (model.safetensors, or model.safetensors.index.json's weight_map), all
+ * memory-mapped. Model code claims each tensor it needs with ckpt_require,
+ * which checks the shape; ckpt_check_unclaimed then lists the leftovers. */
+#ifndef DOTS_CHECKPOINT_H
+#define DOTS_CHECKPOINT_H
+#include "io/config.h"
+#include "io/safetensors.h"
+
+typedef struct dots_ckpt {
+    char *dir;
+    dots_config config;
+    st_file **shards;
+    int n_shards;
+    const st_tensor **index;   /* all tensors of all shards, sorted by name */
+    unsigned char *claimed;    /* parallel to index */
+    int n;
+} dots_ckpt;
+
+/* Loads DIR/config.json (+ generation/preprocessor configs) and maps the weights. */
+dots_status ckpt_open(const char *dir, dots_ckpt **out, dots_error *e);
+void ckpt_close(dots_ckpt *c);
+
+/* NULL if absent (no claim). */
+const st_tensor *ckpt_find(const dots_ckpt *c, const char *name);
+
+/* Finds `name` (or, if alt != NULL and name is absent, `alt`), checks it holds a float
+ * dtype (F32/F16/BF16) and has exactly the given shape, claims it.
+ * The error names the file, the tensor, the expected and the found shape. */
+dots_status ckpt_require(dots_ckpt *c, const char *name, const char *alt, int ndim, const int64_t *shape,
+                         const st_tensor **out, dots_error *e);
+
+/* Fails listing (up to 20 of) the tensors whose name starts with prefix ("" = all)
+ * that no ckpt_require claimed. */
+dots_status ckpt_check_unclaimed(const dots_ckpt *c, const char *prefix, dots_error *e);
+
+#endif

@@ -1,0 +1,85 @@
+/* Hot kernels, dispatched at run time to the best ISA the CPU has.
+ *
+ * Numeric contract (every ISA computes the same thing, up to summation order):
+ *  - linear / gemm with F32 weights: f32 products, f32 sums.
+ *  - with F16 weights: weights widened to f32, f32 products and sums.
+ *  - with BF16 weights: the activations are rounded to bf16 (nearest even) first,
+ *    products exact in f32, sums in f32 (what AVX512_BF16's vdpbf16ps does).
+ *  - attention in DT_F32 precision: all f32. In DT_BF16 precision: q, k, v and the
+ *    softmax probabilities are rounded to bf16 before the products, the online
+ *    softmax itself (max, exp, sums, rescaling) is f32.
+ * All matrices are row-major; "NT" means C[m,n] = sum_k A[m,k] * B[n,k], which
+ * is how Hugging Face stores Linear weights ([out, in]), so weights are used
+ * straight from the memory map. */
+#ifndef DOTS_KERNELS_H
+#define DOTS_KERNELS_H
+#include <stddef.h>
+#include "base/dtype.h"
+#include "base/threadpool.h"
+
+typedef enum dots_isa {
+    ISA_SCALAR = 0,
+    ISA_AVX2,        /* AVX2 + FMA + F16C */
+    ISA_AVX512,      /* AVX-512 F/BW/DQ/VL */
+    ISA_AVX512BF16,  /* + AVX512_BF16 (vdpbf16ps) */
+    ISA_NEON,        /* ARMv8 NEON */
+    ISA_COUNT
+} dots_isa;
+
+const char *isa_name(dots_isa isa);
+/* Best level this CPU supports (and this build compiled in). */
+dots_isa isa_detect(void);
+/* Level in use. Defaults to isa_detect(), or to $DOTS_ISA (scalar|avx2|avx512|avx512bf16|neon) if set. */
+dots_isa isa_active(void);
+/* Select a level (tests use this to compare each ISA with the scalar one).
+ * Returns the level actually selected: a level the CPU lacks falls back to the detected one. */
+dots_isa isa_select(dots_isa isa);
+
+/* y[M,N] = x[M,K] @ W[N,K]^T + bias[N] (bias may be NULL; it has dtype bdt).
+ * x and y must not alias. Threads split the work over the pool. */
+void k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt,
+              const void *bias, dots_dtype bdt, float *y, int N);
+
+/* y[r,:] = x[r,:] * rsqrt(mean(x[r,:]^2) + eps) * w, for rows r < rows; y may equal x. */
+void k_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim);
+/* LayerNorm with weight and bias (both dtype wdt); y may equal x. */
+void k_layernorm(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows, int dim);
+/* g[i] = silu(g[i]) * u[i] */
+void k_silu_mul(float *g, const float *u, size_t n);
+/* x[i] = gelu(x[i]), exact erf form */
+void k_gelu(float *x, size_t n);
+/* y[i] += x[i] */
+void k_add(float *y, const float *x, size_t n);
+
+/* Multi-head attention, tiled with an online softmax: memory O(rows), never
+ * an N x N matrix. Rows of q/k/v/out hold heads back to back (head h at
+ * columns h*head_dim ..). Query head h uses KV head h / (n_heads / n_kv_heads).
+ *
+ * Masking: if seq_bounds != NULL, rows are split into n_seqs packed sequences
+ * (cu_seqlens style: sequence s is rows [seq_bounds[s], seq_bounds[s+1]) of both q
+ * and kv, so n_q == n_kv) and each query sees only keys of its own sequence.
+ * If causal, query i (absolute position q_pos0 + i) sees key j iff j <= q_pos0 + i.
+ * k and v have dtype kv_dtype (F32 or BF16: the LM's bf16 KV cache). */
+typedef struct dots_attn {
+    int n_q, n_kv;
+    int n_heads, n_kv_heads, head_dim;
+    const float *q; size_t ldq;
+    const void *k; size_t ldk;
+    const void *v; size_t ldv;
+    dots_dtype kv_dtype;
+    float *out; size_t ldo;
+    float scale;
+    int causal, q_pos0;
+    const int *seq_bounds; int n_seqs;
+    dots_dtype precision;  /* DT_F32 or DT_BF16: see the numeric contract */
+} dots_attn;
+
+/* Returns 0, or -1 if scratch memory could not be allocated (out untouched). */
+int k_attention(dots_pool *pool, const dots_attn *a);
+
+/* The scalar reference versions (always available; tests compare against them). */
+void ref_linear(const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias, dots_dtype bdt,
+                float *y, int N);
+int ref_attention(const dots_attn *a);
+
+#endif
