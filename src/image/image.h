@@ -1,0 +1,38 @@
+/* Image preprocessing, identical to the model's Qwen2VLImageProcessor
+ * (MODEL_SPEC section 4): smart_resize, Pillow-exact bicubic, CLIP
+ * normalization, 14x14 patches in merge-block order. Decoding is the public
+ * dots_image_load / dots_image_decode (include/dotsocr.h). */
+#ifndef DOTS_IMAGE_H
+#define DOTS_IMAGE_H
+#include "dotsocr.h"
+
+#define DOTS_PATCH 14
+#define DOTS_PATCH_DIM (3 * DOTS_PATCH * DOTS_PATCH) /* 588 */
+
+/* smart_resize(h, w) with factor 28: out sizes are multiples of 28 within
+ * [min_pixels, max_pixels]; an aspect ratio above 200 is an error. */
+dots_status image_smart_resize(int h, int w, long min_pixels, long max_pixels, int *out_h, int *out_w, dots_error *e);
+
+/* Pillow's Image.resize((w, h), BICUBIC) on 8-bit RGB, byte for byte. */
+dots_status image_resize_bicubic(const dots_image *src, int w, int h, dots_image *dst, dots_error *e);
+
+/* A packed batch of images, ready for vision_forward. */
+typedef struct dots_patches {
+    float *pixels;      /* [n_patches][588] */
+    int n_patches;
+    int (*grid)[3];     /* [n_images][3]: (1, h/14, w/14) */
+    int n_images;
+    int (*resized)[2];  /* [n_images][2]: (width, height) after smart_resize */
+} dots_patches;
+
+/* Resizes, normalizes (mean/std per channel) and patchifies n images into one batch. */
+dots_status image_to_patches(const dots_image *imgs, int n, long min_pixels, long max_pixels, const float mean[3],
+                             const float std[3], dots_patches *out, dots_error *e);
+void dots_patches_free(dots_patches *p);
+
+/* Greedy packing in input order under a patch budget: writes for each image the
+ * index of its micro-batch into batch_of[i] and returns the number of batches
+ * (an image larger than the budget gets a batch of its own). */
+int image_plan_batches(const int *patches_per_image, int n, int patch_budget, int *batch_of);
+
+#endif
