@@ -114,6 +114,10 @@ typedef struct dots_gen_opts {
      * Return non-zero to stop (stop reason DOTS_STOP_CALLBACK). May be NULL. */
     int (*on_text)(void *user, const char *utf8, size_t len);
     void *user;
+    /* Optional, for tests and --dump-logits: called at every generation step with the
+     * logits [n_vocab] the token was chosen from (step 0: the last prompt position)
+     * and the token chosen (an EOS included). May be NULL. */
+    void (*on_step)(void *user, int step, const float *logits, int n_vocab, int token);
 } dots_gen_opts;
 
 typedef struct dots_gen_result {

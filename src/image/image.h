@@ -9,8 +9,10 @@
 #define DOTS_PATCH 14
 #define DOTS_PATCH_DIM (3 * DOTS_PATCH * DOTS_PATCH) /* 588 */
 
-/* smart_resize(h, w) with factor 28: out sizes are multiples of 28 within
- * [min_pixels, max_pixels]; an aspect ratio above 200 is an error. */
+/* smart_resize(h, w) with factor 28, exactly as transformers' Qwen2VLImageProcessor
+ * (which, like it, can land slightly outside [min_pixels, max_pixels] for extreme
+ * shapes); an aspect ratio above 200 is DOTS_E_LIMIT. Sides are at least 28 (the
+ * reference would give 0 only when min_pixels is 0). */
 dots_status image_smart_resize(int h, int w, long min_pixels, long max_pixels, int *out_h, int *out_w, dots_error *e);
 
 /* Pillow's Image.resize((w, h), BICUBIC) on 8-bit RGB, byte for byte. */
@@ -25,10 +27,19 @@ typedef struct dots_patches {
     int (*resized)[2];  /* [n_images][2]: (width, height) after smart_resize */
 } dots_patches;
 
-/* Resizes, normalizes (mean/std per channel) and patchifies n images into one batch. */
+/* Resizes, normalizes (mean/std per channel) and patchifies n images into one batch.
+ * mean/std may be NULL: the CLIP values of preprocessor_config.json. */
 dots_status image_to_patches(const dots_image *imgs, int n, long min_pixels, long max_pixels, const float mean[3],
                              const float std[3], dots_patches *out, dots_error *e);
 void dots_patches_free(dots_patches *p);
+
+/* Number of 14x14 patches an image of width x height becomes after smart_resize. */
+dots_status image_patch_count(int width, int height, long min_pixels, long max_pixels, int *n_patches,
+                              dots_error *e);
+/* table[c][p] = normalized value of 8-bit pixel p in channel c (the processor's float arithmetic). */
+void image_normalize_table(const float mean[3], const float std[3], float table[3][256]);
+/* Writes an already-resized image's patches (sides multiples of 28) in merge-block order. */
+void image_patchify(const dots_image *img, const float table[3][256], float *out);
 
 /* Greedy packing in input order under a patch budget: writes for each image the
  * index of its micro-batch into batch_of[i] and returns the number of batches

@@ -42,16 +42,19 @@ static dots_status shard_names(const char *index_path, char ***names, int *n, js
     *n = 0;
     json_object_object_foreach(wm, tname, fval) {
         if (!json_object_is_type(fval, json_type_string)) {
+            /* format the message before json_object_put frees tname */
+            dots_status bad = dots_fail(e, DOTS_E_FORMAT, "%s: weight_map[\"%s\"] is not a file name", index_path, tname);
             free(v);
             json_object_put(root);
-            return dots_fail(e, DOTS_E_FORMAT, "%s: weight_map[\"%s\"] is not a file name", index_path, tname);
+            return bad;
         }
         const char *fn = json_object_get_string(fval);
         if (strchr(fn, '/') || strcmp(fn, "..") == 0) {
+            dots_status bad = dots_fail(e, DOTS_E_FORMAT, "%s: weight_map[\"%s\"] = \"%s\" is not a plain file name in the folder",
+                                        index_path, tname, fn);
             free(v);
             json_object_put(root);
-            return dots_fail(e, DOTS_E_FORMAT, "%s: weight_map[\"%s\"] = \"%s\" is not a plain file name in the folder",
-                             index_path, tname, fn);
+            return bad;
         }
         int seen = 0;
         for (int i = 0; i < *n; i++) if (strcmp(v[i], fn) == 0) { seen = 1; break; }

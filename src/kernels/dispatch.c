@@ -1,8 +1,9 @@
-/* ISA detection and the public kernel entry points. Until the SIMD kernels
- * land, every entry point runs the scalar reference split over threads. */
+/* ISA detection, the kernel table of the selected level, and the small
+ * entry points that go straight to it (linear.c and attention.c hold the
+ * drivers of the two big ones). */
 #include <stdlib.h>
 #include <string.h>
-#include "kernels/kernels.h"
+#include "kernels/kern_impl.h"
 
 static const char *k_isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512bf16", "neon"};
 const char *isa_name(dots_isa isa) { return (unsigned)isa < ISA_COUNT ? k_isa_names[isa] : "?"; }
@@ -27,6 +28,23 @@ dots_isa isa_detect(void) {
 }
 
 static int g_isa = -1;
+static kern_ops g_ops;
+
+/* Each level overlays the slots it implements on the levels below it. */
+static void build_table(dots_isa isa) {
+    kern_ops o;
+    memset(&o, 0, sizeof o);
+    kops_fill_generic(&o);
+#if DOTS_X86
+    if (isa >= ISA_AVX2 && isa <= ISA_AVX512BF16) kops_fill_avx2(&o);
+    if (isa >= ISA_AVX512 && isa <= ISA_AVX512BF16) kops_fill_avx512(&o);
+    if (isa == ISA_AVX512BF16) kops_fill_avx512bf16(&o);
+#endif
+#if DOTS_ARM64
+    if (isa == ISA_NEON) kops_fill_neon(&o);
+#endif
+    g_ops = o;
+}
 
 dots_isa isa_select(dots_isa isa) {
     dots_isa best = isa_detect();
@@ -34,6 +52,7 @@ dots_isa isa_select(dots_isa isa) {
     /* x86 levels are ordered; NEON only where detected */
     if (isa == ISA_NEON ? best != ISA_NEON : (best != ISA_NEON && isa > best)) isa = best;
     if (best == ISA_NEON && isa != ISA_SCALAR) isa = ISA_NEON;
+    build_table(isa);
     g_isa = isa;
     return isa;
 }
@@ -50,29 +69,22 @@ dots_isa isa_active(void) {
     return (dots_isa)g_isa;
 }
 
-typedef struct {
-    const float *x; int M, K; const void *W; dots_dtype wdt; const void *bias; dots_dtype bdt; float *y; int N;
-    int rows_per_task;
-} linear_job;
-
-static void linear_task(void *ctx, int t, int thread) {
-    (void)thread;
-    linear_job *j = ctx;
-    int m0 = t * j->rows_per_task, m1 = m0 + j->rows_per_task;
-    if (m1 > j->M) m1 = j->M;
-    ref_linear(j->x + (size_t)m0 * j->K, m1 - m0, j->K, j->W, j->wdt, j->bias, j->bdt, j->y + (size_t)m0 * j->N, j->N);
+const kern_ops *kops(void) {
+    isa_active();
+    return &g_ops;
 }
 
-void k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
-              dots_dtype bdt, float *y, int N) {
-    linear_job j = {x, M, K, W, wdt, bias, bdt, y, N, 0};
-    int nt = pool_threads(pool) * 4;
-    j.rows_per_task = (M + nt - 1) / nt;
-    if (j.rows_per_task < 1) j.rows_per_task = 1;
-    pool_run(pool, (M + j.rows_per_task - 1) / j.rows_per_task, linear_task, &j);
+void k_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim) {
+    kops()->rmsnorm(x, w, wdt, eps, y, rows, dim);
 }
-
-int k_attention(dots_pool *pool, const dots_attn *a) {
-    (void)pool;
-    return ref_attention(a);
+void k_layernorm(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows,
+                 int dim) {
+    kops()->layernorm(x, w, b, wdt, eps, y, rows, dim);
+}
+void k_silu_mul(float *g, const float *u, size_t n) { kops()->silu_mul(g, u, n); }
+void k_gelu(float *x, size_t n) { kops()->gelu(x, n); }
+void k_add(float *y, const float *x, size_t n) { kops()->add(y, x, n); }
+void k_f32_to_bf16(const float *x, bf16_t *y, size_t n) { kops()->to_bf16(x, y, n); }
+void k_bf16_to_f32(const bf16_t *x, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = bf16_to_f32(x[i]); /* compilers vectorize this */
 }

@@ -36,8 +36,10 @@ dots_isa isa_active(void);
 dots_isa isa_select(dots_isa isa);
 
 /* y[M,N] = x[M,K] @ W[N,K]^T + bias[N] (bias may be NULL; it has dtype bdt).
- * x and y must not alias. Threads split the work over the pool. */
-void k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt,
+ * W (dtype F32, F16 or BF16) is used in place. x and y must not alias. Threads
+ * split the work over the pool. Returns 0, or -1 if scratch memory could not be
+ * allocated or the arguments are invalid (y untouched). */
+int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt,
               const void *bias, dots_dtype bdt, float *y, int N);
 
 /* y[r,:] = x[r,:] * rsqrt(mean(x[r,:]^2) + eps) * w, for rows r < rows; y may equal x. */
@@ -50,6 +52,10 @@ void k_silu_mul(float *g, const float *u, size_t n);
 void k_gelu(float *x, size_t n);
 /* y[i] += x[i] */
 void k_add(float *y, const float *x, size_t n);
+/* y[i] = x[i] rounded to bf16 (nearest even), the activation rounding of the contract. */
+void k_f32_to_bf16(const float *x, bf16_t *y, size_t n);
+/* y[i] = bf16 -> f32 (exact) */
+void k_bf16_to_f32(const bf16_t *x, float *y, size_t n);
 
 /* Multi-head attention, tiled with an online softmax: memory O(rows), never
  * an N x N matrix. Rows of q/k/v/out hold heads back to back (head h at
@@ -74,12 +80,20 @@ typedef struct dots_attn {
     dots_dtype precision;  /* DT_F32 or DT_BF16: see the numeric contract */
 } dots_attn;
 
-/* Returns 0, or -1 if scratch memory could not be allocated (out untouched). */
+/* Returns 0, or -1 if scratch memory could not be allocated or the arguments are
+ * invalid (bad dtypes, n_heads not a multiple of n_kv_heads, seq_bounds not
+ * non-decreasing within [0, n_kv]); out is then untouched. */
 int k_attention(dots_pool *pool, const dots_attn *a);
 
 /* The scalar reference versions (always available; tests compare against them). */
 void ref_linear(const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias, dots_dtype bdt,
                 float *y, int N);
 int ref_attention(const dots_attn *a);
+void ref_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim);
+void ref_layernorm(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows,
+                   int dim);
+void ref_silu_mul(float *g, const float *u, size_t n);
+void ref_gelu(float *x, size_t n);
+void ref_add(float *y, const float *x, size_t n);
 
 #endif

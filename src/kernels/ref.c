@@ -16,26 +16,20 @@ static float round_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 
 void ref_linear(const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias, dots_dtype bdt,
                 float *y, int N) {
-    float *xr = NULL;
-    if (wdt == DT_BF16) { /* activations rounded to bf16 (numeric contract) */
-        xr = malloc((size_t)K * sizeof *xr);
-        if (!xr) abort();
-    }
+    int rb = wdt == DT_BF16; /* activations rounded to bf16 (numeric contract) */
     for (int m = 0; m < M; m++) {
         const float *xm = x + (size_t)m * K;
-        if (xr) { for (int k = 0; k < K; k++) xr[k] = round_bf16(xm[k]); xm = xr; }
         for (int n = 0; n < N; n++) {
             float s = 0;
             size_t base = (size_t)n * K;
-            for (int k = 0; k < K; k++) s += xm[k] * load_w(W, wdt, base + k);
+            for (int k = 0; k < K; k++) s += (rb ? round_bf16(xm[k]) : xm[k]) * load_w(W, wdt, base + k);
             if (bias) s += load_w(bias, bdt, (size_t)n);
             y[(size_t)m * N + n] = s;
         }
     }
-    free(xr);
 }
 
-void k_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim) {
+void ref_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim) {
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * dim;
         float *yr = y + (size_t)r * dim;
@@ -46,7 +40,7 @@ void k_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *
     }
 }
 
-void k_layernorm(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows, int dim) {
+void ref_layernorm(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows, int dim) {
     for (int r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * dim;
         float *yr = y + (size_t)r * dim;
@@ -60,15 +54,15 @@ void k_layernorm(const float *x, const void *w, const void *b, dots_dtype wdt, f
     }
 }
 
-void k_silu_mul(float *g, const float *u, size_t n) {
+void ref_silu_mul(float *g, const float *u, size_t n) {
     for (size_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-void k_gelu(float *x, size_t n) {
+void ref_gelu(float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
-void k_add(float *y, const float *x, size_t n) {
+void ref_add(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 

@@ -30,4 +30,8 @@ dots_status vision_forward(dots_vision *v, dots_pool *pool, const float *pixels,
 int vision_out_dim(const dots_vision *v);
 double vision_flops(const dots_vision *v, const int (*grid)[3], int n_images);
 
+/* Compute precision chosen from the stored dtype of the patch-embed weight:
+ * DT_F32, DT_BF16 (upstream's bf16 path) or DT_F16 (see vision.c). */
+dots_dtype vision_mode(const dots_vision *v);
+
 #endif

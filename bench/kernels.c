@@ -1,0 +1,155 @@
+/* Kernel benchmark: GEMM (vision and LM shapes), decode GEMV, attention, each
+ * as a ratio to this machine's peaks measured in the same run. Prints figures;
+ * never passes or fails. Usage: kernels [threads] [quick] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bench_util.h"
+#include "base/mem.h"
+#include "kernels/kernels.h"
+
+static double best_of(int reps, void (*fn)(void *), void *ctx) {
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = dots_now();
+        fn(ctx);
+        double t = dots_now() - t0;
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+typedef struct { dots_pool *pool; float *x, *y; void *w; dots_dtype wdt; int M, K, N; } gemm_ctx;
+static void run_gemm(void *c) {
+    gemm_ctx *g = c;
+    if (k_linear(g->pool, g->x, g->M, g->K, g->w, g->wdt, NULL, DT_F32, g->y, g->N)) fprintf(stderr, "k_linear failed\n");
+}
+
+static void *rand_weights(size_t n, dots_dtype dt) {
+    size_t es = dt == DT_F32 ? 4 : 2;
+    char *w = dots_alloc(n * es, "bench weights", NULL);
+    if (!w) return NULL;
+    uint32_t s = 12345;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        float v = ((s >> 8) / 16777216.0f - 0.5f) * 0.1f;
+        if (dt == DT_F32) ((float *)w)[i] = v;
+        else if (dt == DT_F16) ((f16_t *)w)[i] = f32_to_f16(v);
+        else ((bf16_t *)w)[i] = f32_to_bf16(v);
+    }
+    return w;
+}
+
+static void bench_gemm(dots_pool *pool, const char *name, int M, int K, int N, dots_dtype wdt, double peak,
+                       const char *peak_name) {
+    gemm_ctx g = {pool, NULL, NULL, NULL, wdt, M, K, N};
+    g.x = dots_alloc((size_t)M * K * 4, "x", NULL);
+    g.y = dots_alloc((size_t)M * N * 4, "y", NULL);
+    g.w = rand_weights((size_t)N * K, wdt);
+    if (!g.x || !g.y || !g.w) { printf("%-22s out of memory\n", name); goto out; }
+    for (size_t i = 0; i < (size_t)M * K; i++) g.x[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+    run_gemm(&g);
+    double t = best_of(3, run_gemm, &g), gf = 2.0 * M * K * N / t / 1e9;
+    printf("%-22s M=%-5d K=%-5d N=%-6d %-4s %8.1f GFLOP/s  %5.1f%% of %s peak  (%.1f ms)\n", name, M, K, N,
+           dtype_name(wdt), gf, peak > 0 ? 100 * gf / peak : 0, peak_name, t * 1e3);
+out:
+    dots_free(g.x); dots_free(g.y); dots_free(g.w);
+}
+
+/* Decode: M=1 over a weight set larger than every cache, streamed once per pass. */
+typedef struct { dots_pool *pool; float *x, *y; void **w; int n, K, N; } gemv_ctx;
+static void run_gemv(void *c) {
+    gemv_ctx *g = c;
+    for (int i = 0; i < g->n; i++) k_linear(g->pool, g->x, 1, g->K, g->w[i], DT_BF16, NULL, DT_F32, g->y, g->N);
+}
+
+static void bench_gemv(dots_pool *pool, int K, int N, int nmat, double bw) {
+    gemv_ctx g = {pool, NULL, NULL, NULL, nmat, K, N};
+    g.x = dots_alloc((size_t)K * 4, "x", NULL);
+    g.y = dots_alloc((size_t)N * 4, "y", NULL);
+    g.w = calloc((size_t)nmat, sizeof *g.w);
+    int ok = g.x && g.y && g.w;
+    for (int i = 0; ok && i < nmat; i++) ok = (g.w[i] = rand_weights((size_t)N * K, DT_BF16)) != NULL;
+    if (ok) {
+        for (int i = 0; i < K; i++) g.x[i] = (float)(i % 7) * 0.1f;
+        run_gemv(&g);
+        double t = best_of(3, run_gemv, &g), bytes = 2.0 * K * N * nmat, gbs = bytes / t / 1e9;
+        printf("GEMV decode (M=1)       K=%-5d N=%-6d x%d bf16 (%.2f GB): %6.1f GB/s  %5.1f%% of read bandwidth  "
+               "(%.2f ms per matrix)\n", K, N, nmat, bytes / 1e9, gbs, bw > 0 ? 100 * gbs / bw : 0, t / nmat * 1e3);
+    } else {
+        printf("GEMV: out of memory\n");
+    }
+    for (int i = 0; g.w && i < nmat; i++) dots_free(g.w[i]);
+    free(g.w); dots_free(g.x); dots_free(g.y);
+}
+
+typedef struct { dots_pool *pool; dots_attn a; } attn_ctx;
+static void run_attn(void *c) {
+    attn_ctx *x = c;
+    if (k_attention(x->pool, &x->a)) fprintf(stderr, "k_attention failed\n");
+}
+
+static void bench_attn(dots_pool *pool, const char *name, int nq, int nkv, int heads, int kvh, int causal,
+                       dots_dtype kvdt, dots_dtype prec, double peak, double bw) {
+    int d = 128;
+    attn_ctx c;
+    memset(&c, 0, sizeof c);
+    c.pool = pool;
+    size_t es = kvdt == DT_BF16 ? 2 : 4;
+    float *q = dots_alloc((size_t)nq * heads * d * 4, "q", NULL), *o = dots_alloc((size_t)nq * heads * d * 4, "o", NULL);
+    char *k = dots_alloc((size_t)nkv * kvh * d * es, "k", NULL), *v = dots_alloc((size_t)nkv * kvh * d * es, "v", NULL);
+    if (!q || !o || !k || !v) { printf("%s: out of memory\n", name); goto out; }
+    for (size_t i = 0; i < (size_t)nq * heads * d; i++) q[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+    for (size_t i = 0; i < (size_t)nkv * kvh * d; i++) {
+        float x = (float)((i * 40503u) % 1000) * 1e-3f - 0.5f;
+        if (kvdt == DT_BF16) { ((bf16_t *)k)[i] = f32_to_bf16(x); ((bf16_t *)v)[i] = f32_to_bf16(-x); }
+        else { ((float *)k)[i] = x; ((float *)v)[i] = -x; }
+    }
+    dots_attn *a = &c.a;
+    a->n_q = nq; a->n_kv = nkv; a->n_heads = heads; a->n_kv_heads = kvh; a->head_dim = d;
+    a->q = q; a->ldq = (size_t)heads * d; a->k = k; a->ldk = (size_t)kvh * d; a->v = v; a->ldv = (size_t)kvh * d;
+    a->kv_dtype = kvdt; a->out = o; a->ldo = (size_t)heads * d; a->scale = 1.0f / sqrtf((float)d);
+    a->causal = causal; a->q_pos0 = causal ? nkv - nq : 0; a->precision = prec;
+    run_attn(&c);
+    double t = best_of(3, run_attn, &c);
+    /* QK^T and PV: 2 * 2 * d flops per visible (query, key) pair */
+    double pairs = causal ? (double)nq * nkv - (double)nq * (nq - 1) / 2 : (double)nq * nkv;
+    double gf = 4.0 * d * pairs * heads / t / 1e9;
+    double kvbytes = 2.0 * nkv * kvh * d * es;
+    printf("%-22s nq=%-5d nkv=%-5d h=%d/%d %s kv=%s: %8.1f GFLOP/s  %5.1f%% of peak  %6.1f GB/s of KV  (%.2f ms)\n",
+           name, nq, nkv, heads, kvh, prec == DT_BF16 ? "bf16" : "f32 ", dtype_name(kvdt), gf,
+           peak > 0 ? 100 * gf / peak : 0, kvbytes / t / 1e9, t * 1e3);
+    (void)bw;
+out:
+    dots_free(q); dots_free(o); dots_free(k); dots_free(v);
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 0, quick = argc > 2 && strcmp(argv[2], "quick") == 0;
+    dots_error e;
+    dots_pool *pool = pool_create(threads, &e);
+    if (!pool) { fprintf(stderr, "%s\n", e.msg); return 1; }
+    printf("ISA %s, %d threads\n", isa_name(isa_active()), pool_threads(pool));
+    double p32 = bench_peak_fp32_gflops(pool), pbf = bench_peak_bf16_gflops(pool), bw = bench_read_bandwidth_gbs(pool);
+    printf("peaks (best of runs): fp32 FMA %.1f GFLOP/s, bf16 dot %.1f GFLOP/s, DRAM read %.1f GB/s\n", p32, pbf, bw);
+    double pk = pbf > 0 ? pbf : p32;
+    const char *pkn = pbf > 0 ? "bf16" : "fp32";
+    int M = quick ? 1024 : 4096;
+    bench_gemm(pool, "vision qkv", M, 1536, 4608, DT_BF16, pk, pkn);
+    bench_gemm(pool, "vision proj", M, 1536, 1536, DT_BF16, pk, pkn);
+    bench_gemm(pool, "vision fc1/fc3", M, 1536, 4224, DT_BF16, pk, pkn);
+    bench_gemm(pool, "vision fc2", M, 4224, 1536, DT_BF16, pk, pkn);
+    bench_gemm(pool, "LM prefill gate/up", 512, 1536, 8960, DT_BF16, pk, pkn);
+    bench_gemm(pool, "LM prefill down", 512, 8960, 1536, DT_BF16, pk, pkn);
+    bench_gemm(pool, "f32 weights (goldens)", 1024, 1536, 1536, DT_F32, p32, "fp32");
+    bench_gemm(pool, "f16 weights", 1024, 1536, 1536, DT_F16, p32, "fp32");
+    bench_gemv(pool, 1536, 8960, quick ? 20 : 40, bw);
+    bench_gemv(pool, 1536, 151936, quick ? 1 : 3, bw);
+    bench_attn(pool, "attention vision", quick ? 1024 : 4096, quick ? 1024 : 4096, 12, 12, 0, DT_F32, DT_BF16, pk, bw);
+    bench_attn(pool, "attention f32", 1024, 1024, 12, 12, 0, DT_F32, DT_F32, p32, bw);
+    bench_attn(pool, "attention LM prefill", 512, 512, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);
+    bench_attn(pool, "attention decode", 1, 4096, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);
+    pool_destroy(pool);
+    return 0;
+}

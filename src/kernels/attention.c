@@ -1,0 +1,245 @@
+/* k_attention: tiled (flash-style) attention with an online softmax.
+ *
+ * Phase 1 packs K and V once per call (O(n_kv) memory) so both products of a
+ * tile are outer products with no horizontal sums:
+ *   f32 precision:  Kp[g][blk][c][16]      (16 keys of one head dim side by side)
+ *                   V used in place (or widened to f32 when the cache is bf16)
+ *   bf16 precision: Kp[g][blk][c/2][16][2] (16 keys x a pair of dims: one vdpbf16ps operand)
+ *                   Vp[g][j/2][c][2]       (a pair of keys x 16 dims)
+ * Keys are padded with zeros to whole blocks plus one tile.
+ * Phase 2 runs (head, query tile) tasks: per key tile, S = Q K^T, mask, online
+ * softmax (f32), O = O * corr + P V. Per-thread tile buffers only: never N x N. */
+#include <math.h>
+#include <string.h>
+#include "base/mem.h"
+#include "kernels/kern_impl.h"
+
+#define BQ 48   /* queries per task: 8 micro rows of 6 */
+#define BK 128  /* keys per tile: a multiple of 64 (the qk micro width) */
+
+typedef struct { int h, r0, r1, lo, hi; } attn_task;
+
+typedef struct {
+    const dots_attn *a;
+    const kern_ops *o;
+    int bf, d, group, nkv_pad;
+    void *Kp, *Vp;            /* packed, per kv head nkv_pad * d elements */
+    const float *V; size_t ldv, vstride;  /* f32 precision: V rows, ld, per-kv-head offset */
+    attn_task *tasks;
+    char *tbuf; size_t tbytes;  /* per-thread tile buffers */
+} attn_job;
+
+/* ---- phase 1: packing ---- */
+
+#define PACK_KEYS 64
+
+static void pack_task(void *ctx, int t, int thread) {
+    (void)thread;
+    attn_job *J = ctx;
+    const dots_attn *a = J->a;
+    int d = J->d, nblk_task = (J->nkv_pad + PACK_KEYS - 1) / PACK_KEYS;
+    int g = t / nblk_task, j0 = (t % nblk_task) * PACK_KEYS, j1 = j0 + PACK_KEYS < J->nkv_pad ? j0 + PACK_KEYS : J->nkv_pad;
+    size_t hs = (size_t)J->nkv_pad * d;
+    float row[1024];  /* d <= 1024 checked by the caller */
+    bf16_t rb[1024];
+    for (int j = j0; j < j1; j++) {
+        for (int which = 0; which < 2; which++) {
+            int real = j < a->n_kv;
+            size_t off = (size_t)j * (which ? a->ldv : a->ldk) + (size_t)g * d;
+            const void *src = which ? a->v : a->k;
+            if (J->bf) {
+                if (!real) memset(rb, 0, (size_t)d * 2);
+                else if (a->kv_dtype == DT_BF16) memcpy(rb, (const bf16_t *)src + off, (size_t)d * 2);
+                else J->o->to_bf16((const float *)src + off, rb, (size_t)d);
+                bf16_t *dst = (bf16_t *)(which ? J->Vp : J->Kp) + g * hs;
+                if (which == 0) {
+                    bf16_t *kb = dst + (size_t)(j / ATT_KB) * ATT_KB * d + 2 * (j % ATT_KB);
+                    for (int c = 0; c < d; c += 2) { kb[c * ATT_KB] = rb[c]; kb[c * ATT_KB + 1] = rb[c + 1]; }
+                } else {
+                    bf16_t *vb = dst + (size_t)(j / 2) * 2 * d + (j & 1);
+                    for (int c = 0; c < d; c++) vb[2 * c] = rb[c];
+                }
+            } else {
+                if (!real) memset(row, 0, (size_t)d * 4);
+                else if (a->kv_dtype == DT_BF16) k_bf16_to_f32((const bf16_t *)src + off, row, (size_t)d);
+                else memcpy(row, (const float *)src + off, (size_t)d * 4);
+                if (which == 0) {
+                    float *kb = (float *)J->Kp + g * hs + (size_t)(j / ATT_KB) * ATT_KB * d + (j % ATT_KB);
+                    for (int c = 0; c < d; c++) kb[c * ATT_KB] = row[c];
+                } else if (J->Vp) { /* bf16 cache widened for f32 precision */
+                    memcpy((float *)J->Vp + g * hs + (size_t)j * d, row, (size_t)d * 4);
+                }
+            }
+        }
+    }
+}
+
+/* ---- phase 2: tiles ---- */
+
+static void tile_task(void *ctx, int t, int thread) {
+    attn_job *J = ctx;
+    const dots_attn *a = J->a;
+    const kern_ops *o = J->o;
+    const attn_task *T = &J->tasks[t];
+    int d = J->d, nq = T->r1 - T->r0, g = T->h / J->group, bf = J->bf;
+    size_t es = bf ? 2 : 4, hs = (size_t)J->nkv_pad * d;
+    char *buf = J->tbuf + (size_t)thread * J->tbytes;
+    void *Qt = buf;
+    float *S = (float *)(buf + (size_t)BQ * d * 4);
+    void *P = S + BQ * BK;
+    float *O = (float *)((char *)P + (size_t)BQ * BK * 4);
+    float *m = O + (size_t)BQ * d, *l = m + BQ;
+
+    for (int i = 0; i < nq; i++) {
+        const float *q = a->q + (size_t)(T->r0 + i) * a->ldq + (size_t)T->h * d;
+        if (bf) o->to_bf16(q, (bf16_t *)Qt + (size_t)i * d, (size_t)d);
+        else memcpy((float *)Qt + (size_t)i * d, q, (size_t)d * 4);
+        m[i] = -INFINITY;
+        l[i] = 0;
+    }
+    memset(O, 0, (size_t)nq * d * 4);
+    int khi = a->causal && a->q_pos0 + T->r1 < T->hi ? a->q_pos0 + T->r1 : T->hi;
+    const char *Kp = (const char *)J->Kp + g * hs * es;
+    for (int jt = T->lo / ATT_KB * ATT_KB; jt < khi; jt += BK) {
+        int nk = khi - jt < BK ? (khi - jt + 63) / 64 * 64 : BK;
+        o->qk[bf](Qt, d, nq, Kp + (size_t)jt * d * es, nk / ATT_KB, d, S, BK);
+        /* the last key any row of the tile sees decides how much of P.V to do */
+        int kmax = 0;
+        for (int i = 0; i < nq; i++) {
+            int hi = a->causal && a->q_pos0 + T->r0 + i + 1 < T->hi ? a->q_pos0 + T->r0 + i + 1 : T->hi;
+            int b = (hi < jt + nk ? hi : jt + nk) - jt;
+            if (b > kmax) kmax = b;
+        }
+        if (bf) kmax = (kmax + 1) & ~1;
+        for (int i = 0; i < nq; i++) {
+            int hi = a->causal && a->q_pos0 + T->r0 + i + 1 < T->hi ? a->q_pos0 + T->r0 + i + 1 : T->hi;
+            int lo_ = T->lo > jt ? T->lo - jt : 0, hi_ = (hi < jt + nk ? hi : jt + nk) - jt;
+            float *s = S + (size_t)i * BK;
+            if (hi_ < lo_) hi_ = lo_;
+            if (hi_ > lo_) {
+                float mx = o->scale_max(s + lo_, hi_ - lo_, a->scale);
+                float mn = mx > m[i] ? mx : m[i];
+                if (mn == -INFINITY) { hi_ = lo_; } else {
+                    float corr = m[i] == -INFINITY ? 0.0f : expf(m[i] - mn);
+                    float sum = o->exp_sum(s + lo_, hi_ - lo_, mn);
+                    l[i] = l[i] * corr + sum;
+                    m[i] = mn;
+                    if (corr != 1.0f)
+                        for (int c = 0; c < d; c++) O[(size_t)i * d + c] *= corr;
+                }
+            }
+            /* P row: zero outside this row's visible keys */
+            if (bf) {
+                bf16_t *p = (bf16_t *)P + (size_t)i * BK;
+                memset(p, 0, (size_t)kmax * 2);
+                if (hi_ > lo_) o->to_bf16(s + lo_, p + lo_, (size_t)(hi_ - lo_));
+            } else {
+                float *p = (float *)P + (size_t)i * BK;
+                memset(p, 0, (size_t)kmax * 4);
+                if (hi_ > lo_) memcpy(p + lo_, s + lo_, (size_t)(hi_ - lo_) * 4);
+            }
+        }
+        if (kmax == 0) continue;
+        if (bf) o->pv[1](P, BK, nq, (const bf16_t *)J->Vp + g * hs + (size_t)jt * d, 0, kmax, d, O, d);
+        else o->pv[0](P, BK, nq, J->V + g * J->vstride + (size_t)jt * J->ldv, J->ldv, kmax, d, O, d);
+    }
+    for (int i = 0; i < nq; i++) {
+        float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f;
+        float *out = a->out + (size_t)(T->r0 + i) * a->ldo + (size_t)T->h * d;
+        for (int c = 0; c < d; c++) out[c] = O[(size_t)i * d + c] * inv;
+    }
+}
+
+/* Rows [r0, r1) that share one key range [lo, hi): the packed sequences, and
+ * (as the reference does) any rows outside them see all keys. */
+static int segments(const dots_attn *a, int *seg, int cap) {
+    int n = 0, r = 0;
+    if (a->seq_bounds)
+        for (int s = 0; s < a->n_seqs && r < a->n_q; s++) {
+            int b0 = a->seq_bounds[s], b1 = a->seq_bounds[s + 1];
+            if (b1 <= b0 || b1 <= r) continue;
+            if (b0 > r) { if (n < cap) { seg[4*n] = r; seg[4*n+1] = b0 < a->n_q ? b0 : a->n_q; seg[4*n+2] = 0; seg[4*n+3] = a->n_kv; } n++; r = b0; }
+            if (r >= a->n_q) break;
+            if (n < cap) { seg[4*n] = r; seg[4*n+1] = b1 < a->n_q ? b1 : a->n_q; seg[4*n+2] = b0; seg[4*n+3] = b1; }
+            n++;
+            r = b1;
+        }
+    if (r < a->n_q) {
+        if (n < cap) { seg[4*n] = r; seg[4*n+1] = a->n_q; seg[4*n+2] = 0; seg[4*n+3] = a->n_kv; }
+        n++;
+    }
+    return n;
+}
+
+static int valid(const dots_attn *a) {
+    if (a->n_q < 0 || a->n_kv < 0 || a->n_heads <= 0 || a->n_kv_heads <= 0 || a->head_dim <= 0) return 0;
+    if (a->n_heads % a->n_kv_heads) return 0;
+    if (a->kv_dtype != DT_F32 && a->kv_dtype != DT_BF16) return 0;
+    if (a->precision != DT_F32 && a->precision != DT_BF16) return 0;
+    if (a->seq_bounds) {
+        if (a->n_seqs < 0) return 0;
+        for (int s = 0; s <= a->n_seqs; s++) {
+            if (a->seq_bounds[s] < 0 || a->seq_bounds[s] > a->n_kv) return 0;
+            if (s && a->seq_bounds[s] < a->seq_bounds[s - 1]) return 0;
+        }
+    }
+    return 1;
+}
+
+int k_attention(dots_pool *pool, const dots_attn *a) {
+    if (!valid(a)) return -1;
+    if (a->n_q == 0) return 0;
+    int d = a->head_dim;
+    if (d % 16 || d > 1024) return ref_attention(a); /* shapes the tiles do not cover */
+
+    attn_job J;
+    memset(&J, 0, sizeof J);
+    J.a = a;
+    J.o = kops();
+    J.bf = a->precision == DT_BF16;
+    J.d = d;
+    J.group = a->n_heads / a->n_kv_heads;
+    J.nkv_pad = (a->n_kv + ATT_KB - 1) / ATT_KB * ATT_KB + BK;
+    int nseg = segments(a, NULL, 0);
+    int ntiles = 0;
+    int *seg = dots_alloc((size_t)nseg * 4 * sizeof *seg, "attention segments", NULL);
+    if (!seg) return -1;
+    segments(a, seg, nseg);
+    for (int s = 0; s < nseg; s++) ntiles += (seg[4 * s + 1] - seg[4 * s] + BQ - 1) / BQ;
+
+    int T = pool_threads(pool);
+    size_t es = J.bf ? 2 : 4, hs = (size_t)J.nkv_pad * d;
+    size_t kbytes = (size_t)a->n_kv_heads * hs * es;
+    int widen_v = !J.bf && a->kv_dtype == DT_BF16;
+    size_t vbytes = J.bf || widen_v ? kbytes : 0;
+    size_t taskbytes = ((size_t)ntiles * a->n_heads * sizeof(attn_task) + 63) / 64 * 64;
+    J.tbytes = ((size_t)BQ * d * 4 * 2 + (size_t)BQ * BK * 4 * 2 + BQ * 8 + 63) / 64 * 64;
+    char *mem = dots_alloc(kbytes + vbytes + taskbytes + J.tbytes * T, "attention scratch", NULL);
+    if (!mem) { dots_free(seg); return -1; }
+    J.Kp = mem;
+    J.Vp = vbytes ? mem + kbytes : NULL;
+    J.tasks = (attn_task *)(mem + kbytes + vbytes);
+    J.tbuf = mem + kbytes + vbytes + taskbytes;
+    if (J.bf) {
+    } else if (widen_v) {
+        J.V = J.Vp; J.ldv = (size_t)d; J.vstride = hs;
+    } else {
+        J.V = a->v; J.ldv = a->ldv; J.vstride = (size_t)d;
+    }
+
+    int npack = a->n_kv_heads * ((J.nkv_pad + PACK_KEYS - 1) / PACK_KEYS);
+    pool_run(pool, npack, pack_task, &J);
+
+    int nt = 0;
+    for (int h = 0; h < a->n_heads; h++)
+        for (int s = 0; s < nseg; s++)
+            for (int r = seg[4 * s]; r < seg[4 * s + 1]; r += BQ) {
+                attn_task *t = &J.tasks[nt++];
+                t->h = h; t->r0 = r; t->r1 = r + BQ < seg[4 * s + 1] ? r + BQ : seg[4 * s + 1];
+                t->lo = seg[4 * s + 2]; t->hi = seg[4 * s + 3];
+            }
+    pool_run(pool, nt, tile_task, &J);
+    dots_free(mem);
+    dots_free(seg);
+    return 0;
+}

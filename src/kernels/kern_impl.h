@@ -1,0 +1,69 @@
+/* Internal: the table of ISA-specific kernel pieces that the generic drivers
+ * (linear.c, attention.c, dispatch.c) call. Each ISA file fills the slots it
+ * implements on top of the levels below it, so a slot an ISA lacks keeps the
+ * portable version. Not part of the public API. */
+#ifndef DOTS_KERN_IMPL_H
+#define DOTS_KERN_IMPL_H
+#include "kernels/kernels.h"
+
+/* How a GEMM tile wants its activation rows. */
+typedef enum {
+    ACT_F32 = 0,     /* the caller's f32 rows as they are */
+    ACT_F32_RBF16,   /* f32 rows whose values were rounded to bf16 (widening kernels) */
+    ACT_BF16         /* bf16 rows (native bf16 dot products) */
+} kact;
+
+/* C[i,j] (= or +=) sum_{k<kc} A[i,k] * W[j,k] (+ bias[j]) for i < mr, j < nr.
+ * mr <= the slot's MR, nr <= NR; A in the slot's activation format, W in the weight
+ * dtype; lda/ldw/ldc in elements. accumulate: add to C instead of storing.
+ * bias (f32, may be NULL) is added once, on this call. */
+typedef void (*gemm_tile_fn)(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc,
+                             float *C, size_t ldc, int accumulate, const float *bias);
+
+/* Attention tile pieces; KV is pre-packed (see attention.c for the layouts). */
+typedef void (*qk_fn)(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds);
+typedef void (*pv_fn)(const void *P, int ldp, int nq, const void *V, size_t ldv, int nkeys, int d, float *O, int ldo);
+
+typedef struct kern_ops {
+    gemm_tile_fn tile[3];  /* by weight dtype: DT_F32, DT_F16, DT_BF16 (dtype enum order) */
+    kact act[3];
+    int mr[3], nr[3];
+    /* attention, by precision: [0] = f32, [1] = bf16 */
+    qk_fn qk[2];
+    pv_fn pv[2];
+    /* elementwise */
+    void (*rmsnorm)(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim);
+    void (*layernorm)(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows,
+                      int dim);
+    void (*silu_mul)(float *g, const float *u, size_t n);
+    void (*gelu)(float *x, size_t n);
+    void (*add)(float *y, const float *x, size_t n);
+    void (*to_bf16)(const float *x, bf16_t *y, size_t n);
+    void (*round_bf16)(const float *x, float *y, size_t n);
+    /* s[i] = exp(s[i] - shift) for i < n; returns the sum. */
+    float (*exp_sum)(float *s, int n, float shift);
+    /* s[i] *= scale; returns max s[i] (n >= 1). */
+    float (*scale_max)(float *s, int n, float scale);
+    void (*erf)(const float *x, float *y, size_t n); /* NULL: erff (used by tests) */
+} kern_ops;
+
+/* The table for the active ISA (dispatch.c). */
+const kern_ops *kops(void);
+
+void kops_fill_generic(kern_ops *o);
+#if DOTS_X86
+void kops_fill_avx2(kern_ops *o);
+void kops_fill_avx512(kern_ops *o);
+void kops_fill_avx512bf16(kern_ops *o);
+void kops_fill_vec_avx512(kern_ops *o);       /* elementwise, vec_avx512.c */
+void kops_fill_attn_avx512(kern_ops *o);      /* attn_avx512.c */
+void kops_fill_attn_avx512bf16(kern_ops *o);  /* attn_avx512bf16.c */
+#endif
+#if DOTS_ARM64
+void kops_fill_neon(kern_ops *o);
+#endif
+
+/* Attention pack block: keys are packed in groups of 16 (one 512-bit vector of f32). */
+#define ATT_KB 16
+
+#endif

@@ -1,0 +1,125 @@
+/* k_linear: the NT GEMM driver. Weights stay in their stored [N, K] layout;
+ * the activations are converted once per call into the format the ISA's tile
+ * wants (bf16 rows for vdpbf16ps). Work is split into (M-block, N-panel)
+ * tasks: a task keeps its W panel (N-panel rows x one K chunk) in L2 while its
+ * A rows stream by in MR-row micro blocks that stay in L1. */
+#include <string.h>
+#include "base/mem.h"
+#include "kernels/kern_impl.h"
+
+#define KC_MAX 2048              /* longest K chunk; K = 4224 is cut in 3 */
+#define PANEL_BYTES (384 << 10)  /* W panel kept in L2 (1 MB on Zen 4) */
+#define MB_ROWS 192              /* A rows per task when M is large */
+
+typedef struct {
+    gemm_tile_fn tile;
+    int MR, NR;
+    const char *A; size_t lda, asz;   /* activations (scratch or x), element size */
+    const char *W; size_t wsz;
+    int M, N, K, kc, NB, MB, n_mb;
+    const float *bias; float *y;
+} lin_job;
+
+static void lin_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const lin_job *j = ctx;
+    int nb = t / j->n_mb, mb = t % j->n_mb;
+    int n0 = nb * j->NB, n1 = n0 + j->NB < j->N ? n0 + j->NB : j->N;
+    int m0 = mb * j->MB, m1 = m0 + j->MB < j->M ? m0 + j->MB : j->M;
+    for (int k0 = 0; k0 < j->K; k0 += j->kc) {
+        int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
+        const float *bias = k0 + kc >= j->K ? j->bias : NULL;
+        for (int m = m0; m < m1; m += j->MR) {
+            int mr = m1 - m < j->MR ? m1 - m : j->MR;
+            const char *a = j->A + ((size_t)m * j->lda + k0) * j->asz;
+            for (int n = n0; n < n1; n += j->NR) {
+                int nr = n1 - n < j->NR ? n1 - n : j->NR;
+                j->tile(a, j->lda, mr, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, nr, kc,
+                        j->y + (size_t)m * j->N + n, (size_t)j->N, k0 > 0, bias ? bias + n : NULL);
+            }
+        }
+    }
+}
+
+typedef struct {
+    const kern_ops *o; kact act;
+    const float *x; int K, rows_per_task, M;
+    void *A; size_t lda;
+} conv_job;
+
+static void conv_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const conv_job *c = ctx;
+    int r0 = t * c->rows_per_task, r1 = r0 + c->rows_per_task < c->M ? r0 + c->rows_per_task : c->M;
+    for (int r = r0; r < r1; r++) {
+        const float *src = c->x + (size_t)r * c->K;
+        if (c->act == ACT_BF16) c->o->to_bf16(src, (bf16_t *)c->A + (size_t)r * c->lda, (size_t)c->K);
+        else c->o->round_bf16(src, (float *)c->A + (size_t)r * c->lda, (size_t)c->K);
+    }
+}
+
+int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
+             dots_dtype bdt, float *y, int N) {
+    if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
+    if (bias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
+    if (M <= 0 || N <= 0) return 0;
+    if (K <= 0) { /* empty sums: y = bias */
+        for (int m = 0; m < M; m++)
+            if (bias) dtype_to_f32(bdt, bias, y + (size_t)m * N, (size_t)N);
+            else memset(y + (size_t)m * N, 0, (size_t)N * sizeof *y);
+        return 0;
+    }
+    const kern_ops *o = kops();
+    lin_job j;
+    memset(&j, 0, sizeof j);
+    j.tile = o->tile[wdt];
+    j.MR = o->mr[wdt];
+    j.NR = o->nr[wdt];
+    j.W = W;
+    j.wsz = dtype_size(wdt);
+    j.M = M; j.N = N; j.K = K; j.y = y;
+    kact act = o->act[wdt];
+
+    /* scratch: converted activations, then the bias in f32 */
+    size_t lda = act == ACT_BF16 ? ((size_t)K + 31) / 32 * 32 : (size_t)K;
+    size_t asz = act == ACT_BF16 ? 2 : 4;
+    size_t abytes = act == ACT_F32 ? 0 : ((size_t)M * lda * asz + 63) / 64 * 64;
+    size_t bytes = abytes + (bias ? (size_t)N * sizeof(float) : 0);
+    char *scratch = NULL;
+    if (bytes) {
+        scratch = dots_alloc(bytes, "linear scratch", NULL);
+        if (!scratch) return -1;
+    }
+    int T = pool_threads(pool);
+    if (act == ACT_F32) {
+        j.A = (const char *)x;
+    } else {
+        conv_job c = {o, act, x, K, 0, M, scratch, lda};
+        int nt = M < 4 * T ? M : 4 * T;
+        c.rows_per_task = (M + nt - 1) / nt;
+        pool_run(M * (size_t)K >= 65536 ? pool : NULL, (M + c.rows_per_task - 1) / c.rows_per_task, conv_task, &c);
+        j.A = scratch;
+    }
+    j.lda = lda;
+    j.asz = asz;
+    if (bias) {
+        float *b = (float *)(scratch + abytes);
+        dtype_to_f32(bdt, bias, b, (size_t)N);
+        j.bias = b;
+    }
+
+    /* blocking */
+    int nchunks = (K + KC_MAX - 1) / KC_MAX;
+    j.kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
+    int NB = (int)(PANEL_BYTES / ((size_t)j.kc * j.wsz)) / j.NR * j.NR;
+    if (NB < j.NR) NB = j.NR;
+    j.MB = M > MB_ROWS ? MB_ROWS / j.MR * j.MR : M;
+    j.n_mb = (M + j.MB - 1) / j.MB;
+    /* enough tasks for the pool to balance (GEMV: split N finely) */
+    while (NB > j.NR && (size_t)j.n_mb * ((N + NB - 1) / NB) < (size_t)8 * T) NB = (NB / 2 + j.NR - 1) / j.NR * j.NR;
+    j.NB = NB;
+    int n_nb = (N + NB - 1) / NB;
+    pool_run(pool, n_nb * j.n_mb, lin_task, &j);
+    dots_free(scratch);
+    return 0;
+}

@@ -1,0 +1,13 @@
+# dotsocr parse, end to end, with the tiny random checkpoint (tests/data/tiny-dots).
+# The checker uses only Python's standard library: the oracle venv if present, else python3.
+if(EXISTS "${DOTS_PYTHON}")
+  set(DOTS_DOC_PY "${DOTS_PYTHON}")
+else()
+  find_program(DOTS_DOC_PY NAMES python3)
+endif()
+if(DOTS_DOC_PY AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/data/tiny-dots/config.json" AND DOTS_WITH_PDF)
+  add_test(NAME doc_parse_e2e
+    COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_e2e.py $<TARGET_FILE:dotsocr>
+            ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_e2e)
+  set_tests_properties(doc_parse_e2e PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 300)
+endif()

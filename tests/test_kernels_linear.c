@@ -1,0 +1,85 @@
+/* k_linear on every ISA level this CPU has, against the scalar reference
+ * (ref_linear), for awkward shapes, every weight dtype, with and without bias. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "base/dtype.h"
+#include "base/threadpool.h"
+#include "kernels/kernels.h"
+
+static void *make_w(const float *src, size_t n, dots_dtype dt) {
+    void *w = malloc(n * (dt == DT_F32 ? 4 : 2));
+    for (size_t i = 0; i < n; i++) {
+        if (dt == DT_F32) ((float *)w)[i] = src[i];
+        else if (dt == DT_F16) ((f16_t *)w)[i] = f32_to_f16(src[i]);
+        else ((bf16_t *)w)[i] = f32_to_bf16(src[i]);
+    }
+    return w;
+}
+
+typedef struct { int M, N, K; } shape;
+
+int main(void) {
+    dots_error e;
+    dots_pool *pool = pool_create(2, &e);
+    CHECK(pool != NULL, "pool_create");
+    static const shape shapes[] = {
+        {1, 1, 1}, {1, 3, 17}, {3, 17, 31}, {17, 31, 65}, {31, 65, 130}, {65, 130, 33}, {130, 7, 1},
+        {2, 129, 63}, {5, 5, 97}, {4, 8, 32}, {64, 64, 64}, {1, 300, 1536}, {3, 70, 513},
+        {200, 37, 2100}, /* > one K chunk and > one M block */
+        {9, 600, 4224},  /* K = F (3 chunks), many N panels */
+    };
+    static const dots_dtype wdts[] = {DT_F32, DT_F16, DT_BF16};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON};
+    int nshapes = (int)(sizeof shapes / sizeof *shapes);
+    for (int s = 0; s < nshapes; s++) {
+        int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
+        float *x = malloc((size_t)M * K * 4), *wf = malloc((size_t)N * K * 4), *bf = malloc((size_t)N * 4);
+        float *ref = malloc((size_t)M * N * 4), *y = malloc((size_t)(M * N + 1) * 4);
+        test_fill_random(x, (size_t)M * K, 1 + s);
+        test_fill_random(wf, (size_t)N * K, 100 + s);
+        test_fill_random(bf, (size_t)N, 200 + s);
+        for (int wi = 0; wi < 3; wi++)
+            for (int bias_mode = 0; bias_mode < 2; bias_mode++) {
+                dots_dtype wdt = wdts[wi], bdt = wi == 2 ? DT_BF16 : DT_F32;
+                void *W = make_w(wf, (size_t)N * K, wdt), *B = bias_mode ? make_w(bf, (size_t)N, bdt) : NULL;
+                ref_linear(x, M, K, W, wdt, B, bdt, ref, N);
+                for (int li = 0; li < 5; li++) {
+                    if (isa_select(levels[li]) != levels[li]) continue;
+                    for (int i = 0; i <= M * N; i++) y[i] = NAN;
+                    y[M * N] = 12345.0f; /* guard: nothing written past y */
+                    int rc = k_linear(pool, x, M, K, W, wdt, B, bdt, y, N);
+                    t_diff d = test_compare(ref, y, (size_t)M * N);
+                    /* Same products, only the summation order differs (and FMA skips
+                     * one rounding per product): terms are < 1 in size, so the f32
+                     * rounding error of a K-term sum stays well under 1e-6 K. A kernel
+                     * that skipped the bf16 rounding of activations, lost a term or
+                     * read a neighbouring row would be off by > 1e-3. */
+                    double tol = 1e-6 * K + 1e-5;
+                    CHECK(rc == 0 && d.max_abs <= tol && y[M * N] == 12345.0f,
+                          "%s M=%d N=%d K=%d w=%s bias=%d: rc=%d max_abs=%g (tol %g)", isa_name(levels[li]), M, N, K,
+                          dtype_name(wdt), bias_mode, rc, d.max_abs, tol);
+                }
+                free(W);
+                free(B);
+            }
+        free(x); free(wf); free(bf); free(ref); free(y);
+    }
+    /* invalid weight dtype: refused, nothing written */
+    float x1 = 1, w1 = 1, y1 = 7;
+    CHECK(k_linear(pool, &x1, 1, 1, &w1, DT_I32, NULL, DT_F32, &y1, 1) == -1 && y1 == 7, "bad dtype accepted");
+    /* K = 0: y = bias */
+    float b2[2] = {0.5f, -2}, y2[2] = {9, 9};
+    CHECK(k_linear(pool, &x1, 1, 0, &w1, DT_F32, b2, DT_F32, y2, 2) == 0 && y2[0] == 0.5f && y2[1] == -2, "K=0");
+    /* pool == NULL runs inline */
+    float xs[6], ws[6], ys[4], rs[4];
+    test_fill_random(xs, 6, 7);
+    test_fill_random(ws, 6, 8);
+    isa_select(isa_detect());
+    ref_linear(xs, 2, 3, ws, DT_F32, NULL, DT_F32, rs, 2);
+    CHECK(k_linear(NULL, xs, 2, 3, ws, DT_F32, NULL, DT_F32, ys, 2) == 0 && test_compare(rs, ys, 4).max_abs < 1e-6,
+          "no pool");
+    pool_destroy(pool);
+    return test_finish("test_kernels_linear");
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Cross-compiles the kernels (generic + NEON) and their tests for arm64 and
+# runs them under qemu user emulation. Usage: arm64_cross_test.sh SOURCE_DIR BUILD_DIR
+# Needs gcc-aarch64-linux-gnu and qemu-user-static (tools/install_deps.sh).
+set -e
+src=${1:?source dir}
+out=${2:?build dir}
+cc=${CC_AARCH64:-aarch64-linux-gnu-gcc}
+qemu=${QEMU_AARCH64:-qemu-aarch64-static}
+sysroot=${AARCH64_SYSROOT:-/usr/aarch64-linux-gnu}
+command -v "$cc" >/dev/null || { echo "arm64_cross_test: $cc not found (run tools/install_deps.sh)"; exit 1; }
+command -v "$qemu" >/dev/null || { echo "arm64_cross_test: $qemu not found (run tools/install_deps.sh)"; exit 1; }
+mkdir -p "$out"
+libsrc=""
+for f in "$src"/src/base/*.c "$src"/src/kernels/*.c; do
+    case "$f" in *_avx2.c|*_avx512.c|*_avx512bf16.c) continue ;; esac
+    libsrc="$libsrc $f"
+done
+flags="-std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-format-truncation -fno-math-errno -march=armv8-a
+       -DDOTS_X86=0 -DDOTS_ARM64=1 -I$src/include -I$src/src -I$src/tests"
+# the library once, then one program per test
+objs=""
+for f in $libsrc; do
+    o="$out/$(basename "$f" .c).o"
+    # shellcheck disable=SC2086
+    $cc $flags -c -o "$o" "$f"
+    objs="$objs $o"
+done
+status=0
+for t in "$src"/tests/test_kernels*.c; do
+    name=$(basename "$t" .c)
+    # shellcheck disable=SC2086
+    $cc $flags -o "$out/$name" "$t" "$src/tests/testutil.c" $objs -lm -lpthread
+    echo "== $name (arm64, qemu)"
+    "$qemu" -L "$sysroot" "$out/$name" || status=1
+done
+exit $status
