@@ -89,6 +89,8 @@ typedef struct dots_engine_opts {
     int threads;             /* <= 0: one per core */
     int max_context;         /* tokens; <= 0: 32768 (the model's generation max_length) */
     int prefill_chunk;       /* tokens per prefill step; <= 0: 512 */
+    int vision_batch_patches; /* vision micro-batch size in patches (caps its memory); <= 0: all images
+                                 at once. Either way a batch that runs out of memory is retried smaller. */
 } dots_engine_opts;
 
 dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, dots_error *e);

@@ -9,5 +9,5 @@ if(DOTS_DOC_PY AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/data/tiny-dots/config.jso
   add_test(NAME doc_parse_e2e
     COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_e2e.py $<TARGET_FILE:dotsocr>
             ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_e2e)
-  set_tests_properties(doc_parse_e2e PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 300)
+  set_tests_properties(doc_parse_e2e PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 900)
 endif()

@@ -27,6 +27,9 @@ static const acase cases[] = {
     {"vision-like blocks", 260, 260, 2, 2, 128, 0, 0, 3, {0, 196, 260}, 1},
     {"n_q != n_kv", 7, 90, 2, 2, 48, 0, 0, 0, {0}, 1},
     {"head_dim 24 (ref path)", 20, 20, 2, 1, 24, 1, 0, 0, {0}, 1},
+    {"decode 3 rows, head_dim 40", 3, 50, 4, 2, 40, 1, 47, 0, {0}, 2},
+    {"decode, 4 rows packed", 4, 4, 2, 1, 32, 0, 0, 3, {0, 1, 4}, 1},
+    {"decode, no visible keys", 2, 10, 2, 2, 16, 1, -1, 0, {0}, 1},
 };
 
 int main(void) {

@@ -28,7 +28,9 @@ int main(void) {
         {1, 1, 1}, {1, 3, 17}, {3, 17, 31}, {17, 31, 65}, {31, 65, 130}, {65, 130, 33}, {130, 7, 1},
         {2, 129, 63}, {5, 5, 97}, {4, 8, 32}, {64, 64, 64}, {1, 300, 1536}, {3, 70, 513},
         {200, 37, 2100}, /* > one K chunk and > one M block */
-        {9, 600, 4224},  /* K = F (3 chunks), many N panels */
+        {9, 600, 4224},  /* K = F, many N panels */
+        {1, 50, 9000},   /* GEMV over 3 K chunks (LM down_proj-like) */
+        {2, 67, 8960},
     };
     static const dots_dtype wdts[] = {DT_F32, DT_F16, DT_BF16};
     static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON};

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "doc/draw.h"
 #include "doc/pdf.h"
 #include "doc/png.h"
@@ -34,19 +35,38 @@ static void write_pdf(const char *path, int w, int h) {
     fclose(f);
 }
 
+/* Scratch files live in $TMPDIR, named by pid, so manual runs leave nothing behind. */
+static const char *tmp_path(const char *name) {
+    static char buf[2][1024];
+    static int k;
+    const char *t = getenv("TMPDIR");
+    char *b = buf[k++ & 1];
+    snprintf(b, sizeof buf[0], "%s/dots_test_pdf_%d_%s", t ? t : "/tmp", (int)getpid(), name);
+    return b;
+}
+
 static long nonwhite(const dots_image *im) {
     long n = 0;
     for (size_t i = 0; i < (size_t)im->width * im->height * 3; i++) n += im->rgb[i] < 200;
     return n;
 }
 
+static void test_mupdf(void);
+static void test_draw(void);
+
 int main(void) {
     dots_error e;
     if (!doc_pdf_available()) {
         doc_pdf *d; int n;
         CHECK(doc_pdf_open(src_path("samples/sample.pdf"), &d, &n, &e) == DOTS_E_UNSUPPORTED, "no-PDF build says so");
-        return test_finish("test_pdf");
-    }
+    } else
+        test_mupdf();
+    test_draw();
+    return test_finish("test_pdf");
+}
+
+static void test_mupdf(void) {
+    dots_error e;
     /* the committed sample: 2 Letter pages */
     doc_pdf *d = NULL;
     int n = 0, dpi = 0;
@@ -66,8 +86,9 @@ int main(void) {
         doc_pdf_close(d);
     }
     /* a big page: 2000 pt at 200 dpi is 5556 px > 4500 -> rendered at 72 dpi */
-    write_pdf("big.pdf", 2000, 1000);
-    CHECK(doc_pdf_open("big.pdf", &d, &n, &e) == DOTS_OK, "open big: %s", e.msg);
+    const char *big = tmp_path("big.pdf"), *bad = tmp_path("bad.pdf");
+    write_pdf(big, 2000, 1000);
+    CHECK(doc_pdf_open(big, &d, &n, &e) == DOTS_OK, "open big: %s", e.msg);
     if (d) {
         dots_image im = {0};
         CHECK(doc_pdf_render(d, 0, 200, &im, &dpi, &e) == DOTS_OK, "render big: %s", e.msg);
@@ -76,11 +97,13 @@ int main(void) {
         doc_pdf_close(d);
     }
     /* not a PDF: a clear error naming the file */
-    FILE *f = fopen("bad.pdf", "wb");
+    FILE *f = fopen(bad, "wb");
     if (f) { fputs("this is not a pdf", f); fclose(f); }
     d = NULL;
-    dots_status st = doc_pdf_open("bad.pdf", &d, &n, &e);
-    CHECK(st != DOTS_OK && strstr(e.msg, "bad.pdf") && d == NULL, "bad PDF: %s", e.msg);
+    dots_status st = doc_pdf_open(bad, &d, &n, &e);
+    CHECK(st != DOTS_OK && strstr(e.msg, bad) && d == NULL, "bad PDF: %s", e.msg);
+    remove(big);
+    remove(bad);
     st = doc_pdf_open("/nonexistent/x.pdf", &d, &n, &e);
     CHECK(st != DOTS_OK && strstr(e.msg, "x.pdf"), "missing PDF: %s", e.msg);
 
@@ -98,6 +121,10 @@ int main(void) {
     dots_image_free(&out);
     free(wide.rgb);
 
+}
+
+static void test_draw(void) {
+    dots_error e;
     /* layout picture: Title box at 0.3 opacity over white, label to its right */
     dots_image page = {400, 300, malloc(400 * 300 * 3)}, pic = {0};
     memset(page.rgb, 255, 400 * 300 * 3);
@@ -125,5 +152,4 @@ int main(void) {
     dots_image_free(&pic);
     free(page.rgb);
     json_object_put(cells);
-    return test_finish("test_pdf");
 }

@@ -6,6 +6,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 pkgs="build-essential cmake ninja-build pkg-config python3 python3-venv
   libpng-dev libjpeg62-turbo-dev libpcre2-dev libutf8proc-dev libjson-c-dev libmupdf-dev libmicrohttpd-dev
+  libharfbuzz-dev libmujs-dev libgumbo-dev libopenjp2-7-dev libjbig2dec0-dev
   gcc-aarch64-linux-gnu qemu-user-static"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -43,7 +43,9 @@ static void *worker_main(void *arg) {
     worker_arg wa = *(worker_arg *)arg;
     free(arg);
     dots_pool *p = wa.p;
-    unsigned seen = atomic_load(&p->generation);
+    /* workers are created at generation 0; reading it here instead would miss a job
+     * posted before this thread got to run (and pool_run would wait forever) */
+    unsigned seen = 0;
     for (;;) {
         unsigned g;
         int spins = 0;

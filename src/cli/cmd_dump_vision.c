@@ -98,6 +98,12 @@ static dots_status read_input(const char *path, float **pixels, int (**grid)[3],
             }
             g[i][k] = (int)val;
         }
+        if (g[i][0] != 1 || g[i][1] < 2 || g[i][2] < 2 || g[i][1] % 2 || g[i][2] % 2) {
+            st = dots_fail(e, DOTS_E_FORMAT, "%s: input.grid_thw[%d] = (%d, %d, %d): t must be 1 and h, w even and at "
+                           "least 2 (the 2x2 merger); grid %dx%d is not", path, i, g[i][0], g[i][1], g[i][2], g[i][1], g[i][2]);
+            free(g);
+            goto out;
+        }
         total += (int64_t)g[i][0] * g[i][1] * g[i][2];
     }
     if (pv->ndim != 2 || pv->shape[1] != 588 || pv->shape[0] != total ||

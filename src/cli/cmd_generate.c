@@ -62,6 +62,7 @@ static void usage(FILE *f) {
             "  --min-pixels N, --max-pixels N   smart_resize bounds (default: preprocessor_config.json)\n"
             "  --max-context N       context limit in tokens (default: the model's max_length or 32768)\n"
             "  --prefill-chunk N     tokens per prefill step (default 512)\n"
+            "  --vision-batch N      run the vision tower on at most N patches per call (default: all images at once)\n"
             "  --threads N           worker threads (default: one per core)\n"
             "  --dump-logits FILE    write every step's logits (+ chosen tokens) as safetensors f32\n");
 }
@@ -70,7 +71,7 @@ int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *prompt_mode = NULL, *prompt_text = NULL, *dump = NULL, *bbox_s = NULL;
     const char **imgs = calloc((size_t)argc + 1, sizeof *imgs);
     int n_imgs = 0;
-    long threads = 0, max_tokens = 0, max_ctx = 0, chunk = 0, minp = 0, maxp = 0, seed = 0;
+    long vbatch = 0, threads = 0, max_tokens = 0, max_ctx = 0, chunk = 0, minp = 0, maxp = 0, seed = 0;
     double temp = 0, top_p = 1;
     int no_guard = 0, rc = 0;
     if (!imgs) { fprintf(stderr, "dotsocr: out of memory\n"); return 1; }
@@ -96,6 +97,7 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--threads")) { if (!cli_int(a, v, 0, 1024, &threads)) goto bad; }
         else if (!strcmp(a, "--max-tokens")) { if (!cli_int(a, v, 0, 1 << 30, &max_tokens)) goto bad; }
         else if (!strcmp(a, "--max-context")) { if (!cli_int(a, v, 1, 1 << 30, &max_ctx)) goto bad; }
+        else if (!strcmp(a, "--vision-batch")) { if (!cli_int(a, v, 4, 1 << 30, &vbatch)) goto bad; }
         else if (!strcmp(a, "--prefill-chunk")) { if (!cli_int(a, v, 1, 1 << 20, &chunk)) goto bad; }
         else if (!strcmp(a, "--min-pixels")) { if (!cli_int(a, v, 1, 1L << 40, &minp)) goto bad; }
         else if (!strcmp(a, "--max-pixels")) { if (!cli_int(a, v, 1, 1L << 40, &maxp)) goto bad; }
@@ -132,7 +134,7 @@ int cmd_generate(int argc, char **argv) {
         int w = n_imgs ? images[0].width : 0, h = n_imgs ? images[0].height : 0;
         if (dots_prompt_text((dots_prompt_mode)m, bbox, w, h, &text, &e)) goto fail;
     }
-    dots_engine_opts eo = {model, (int)threads, (int)max_ctx, (int)chunk};
+    dots_engine_opts eo = {model, (int)threads, (int)max_ctx, (int)chunk, (int)vbatch};
     if (dots_engine_open(&eo, &eng, &e)) goto fail;
     ctx.dump = dump != NULL;
     dots_gen_opts go = {0};

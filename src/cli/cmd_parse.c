@@ -53,6 +53,7 @@ typedef struct progress {
 typedef struct page_ctx { const parse_opts *o; progress *pr; } page_ctx;
 
 static void fmt_time(double s, char *buf, size_t n) {
+    if (s < 0) s = 0;
     long t = (long)(s + 0.5);
     if (t >= 3600) snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
     else snprintf(buf, n, "%02ld:%02ld", t / 60, t % 60);
@@ -68,7 +69,7 @@ static void draw_progress(progress *p, int final) {
     int done = p->page_i - 1;
     char e1[32], e2[32] = "--:--";
     fmt_time(el, e1, sizeof e1);
-    if (done > 0) fmt_time(el / done * (p->page_n - done) - (final ? 0 : page_el * 0), e2, sizeof e2);
+    if (done > 0) fmt_time((el - page_el) / done * (p->page_n - done) - page_el, e2, sizeof e2); /* pages left x mean page time */
     fprintf(stderr, "\r\033[K%s: page %d/%d  %.1f tok/s  elapsed %s  ETA %s", p->name, p->page_i, p->page_n, rate, e1, e2);
     fflush(stderr);
 }
@@ -307,7 +308,8 @@ static void parse_document(dots_engine *eng, const parse_opts *o, const char *in
         if (!st) st = doc_pages_select(o->pages, n_pages, sel, &n_sel, &e);
     }
     if (st) {  /* the whole document failed before any page: one record says why */
-        fprintf(stderr, "dotsocr: %s: %s\n", input, e.msg);
+        if (strstr(e.msg, input)) fprintf(stderr, "dotsocr: %s\n", e.msg);
+        else fprintf(stderr, "dotsocr: %s: %s\n", input, e.msg);
         json_object *rec = json_object_new_object();
         json_object_object_add(rec, "page_no", json_object_new_int(0));
         json_object_object_add(rec, "file_path", json_object_new_string(input));
@@ -371,7 +373,6 @@ static void parse_document(dots_engine *eng, const parse_opts *o, const char *in
         }
         dots_image_free(&origin);
         dots_image_free(&fitzed);
-        pr.page_i = done_pages + 1 <= pr.page_n ? done_pages + 1 : pr.page_n;
     }
     if (pr.tty) {
         pr.page_i = pr.page_n + 1;

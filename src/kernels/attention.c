@@ -8,7 +8,9 @@
  *                   Vp[g][j/2][c][2]       (a pair of keys x 16 dims)
  * Keys are padded with zeros to whole blocks plus one tile.
  * Phase 2 runs (head, query tile) tasks: per key tile, S = Q K^T, mask, online
- * softmax (f32), O = O * corr + P V. Per-thread tile buffers only: never N x N. */
+ * softmax (f32), O = O * corr + P V. Per-thread tile buffers only: never N x N.
+ * A few queries (decode) skip the packing: K and V rows are read in place, once
+ * per group of query heads that share a KV head. */
 #include <math.h>
 #include <string.h>
 #include "base/mem.h"
@@ -23,6 +25,7 @@ typedef struct {
     const dots_attn *a;
     const kern_ops *o;
     int bf, d, group, nkv_pad;
+    int native;               /* bf16 operands in the tiles (else f32, rounded to bf16 when bf) */
     void *Kp, *Vp;            /* packed, per kv head nkv_pad * d elements */
     const float *V; size_t ldv, vstride;  /* f32 precision: V rows, ld, per-kv-head offset */
     attn_task *tasks;
@@ -47,7 +50,7 @@ static void pack_task(void *ctx, int t, int thread) {
             int real = j < a->n_kv;
             size_t off = (size_t)j * (which ? a->ldv : a->ldk) + (size_t)g * d;
             const void *src = which ? a->v : a->k;
-            if (J->bf) {
+            if (J->native) {
                 if (!real) memset(rb, 0, (size_t)d * 2);
                 else if (a->kv_dtype == DT_BF16) memcpy(rb, (const bf16_t *)src + off, (size_t)d * 2);
                 else J->o->to_bf16((const float *)src + off, rb, (size_t)d);
@@ -62,11 +65,12 @@ static void pack_task(void *ctx, int t, int thread) {
             } else {
                 if (!real) memset(row, 0, (size_t)d * 4);
                 else if (a->kv_dtype == DT_BF16) k_bf16_to_f32((const bf16_t *)src + off, row, (size_t)d);
+                else if (J->bf) J->o->round_bf16((const float *)src + off, row, (size_t)d);
                 else memcpy(row, (const float *)src + off, (size_t)d * 4);
                 if (which == 0) {
                     float *kb = (float *)J->Kp + g * hs + (size_t)(j / ATT_KB) * ATT_KB * d + (j % ATT_KB);
                     for (int c = 0; c < d; c++) kb[c * ATT_KB] = row[c];
-                } else if (J->Vp) { /* bf16 cache widened for f32 precision */
+                } else if (J->Vp) { /* V widened (bf16 cache) or rounded (bf16 precision) */
                     memcpy((float *)J->Vp + g * hs + (size_t)j * d, row, (size_t)d * 4);
                 }
             }
@@ -81,7 +85,7 @@ static void tile_task(void *ctx, int t, int thread) {
     const dots_attn *a = J->a;
     const kern_ops *o = J->o;
     const attn_task *T = &J->tasks[t];
-    int d = J->d, nq = T->r1 - T->r0, g = T->h / J->group, bf = J->bf;
+    int d = J->d, nq = T->r1 - T->r0, g = T->h / J->group, bf = J->native;
     size_t es = bf ? 2 : 4, hs = (size_t)J->nkv_pad * d;
     char *buf = J->tbuf + (size_t)thread * J->tbytes;
     void *Qt = buf;
@@ -93,6 +97,7 @@ static void tile_task(void *ctx, int t, int thread) {
     for (int i = 0; i < nq; i++) {
         const float *q = a->q + (size_t)(T->r0 + i) * a->ldq + (size_t)T->h * d;
         if (bf) o->to_bf16(q, (bf16_t *)Qt + (size_t)i * d, (size_t)d);
+        else if (J->bf) o->round_bf16(q, (float *)Qt + (size_t)i * d, (size_t)d);
         else memcpy((float *)Qt + (size_t)i * d, q, (size_t)d * 4);
         m[i] = -INFINITY;
         l[i] = 0;
@@ -102,7 +107,7 @@ static void tile_task(void *ctx, int t, int thread) {
     const char *Kp = (const char *)J->Kp + g * hs * es;
     for (int jt = T->lo / ATT_KB * ATT_KB; jt < khi; jt += BK) {
         int nk = khi - jt < BK ? (khi - jt + 63) / 64 * 64 : BK;
-        o->qk[bf](Qt, d, nq, Kp + (size_t)jt * d * es, nk / ATT_KB, d, S, BK);
+        o->qk[bf](Qt, d, nq, Kp + (size_t)jt * d * es, nk / ATT_KB, d, S, BK, a->scale);
         /* the last key any row of the tile sees decides how much of P.V to do */
         int kmax = 0;
         for (int i = 0; i < nq; i++) {
@@ -116,27 +121,24 @@ static void tile_task(void *ctx, int t, int thread) {
             int lo_ = T->lo > jt ? T->lo - jt : 0, hi_ = (hi < jt + nk ? hi : jt + nk) - jt;
             float *s = S + (size_t)i * BK;
             if (hi_ < lo_) hi_ = lo_;
+            float *pf = bf ? NULL : (float *)P + (size_t)i * BK;
+            bf16_t *pb = bf ? (bf16_t *)P + (size_t)i * BK : NULL;
+            /* P row: zero outside this row's visible keys */
+            if (lo_ > 0 || hi_ < kmax) memset(bf ? (void *)pb : (void *)pf, 0, (size_t)kmax * es);
             if (hi_ > lo_) {
-                float mx = o->scale_max(s + lo_, hi_ - lo_, a->scale);
+                float mx = o->vmax(s + lo_, hi_ - lo_);
                 float mn = mx > m[i] ? mx : m[i];
-                if (mn == -INFINITY) { hi_ = lo_; } else {
+                if (mn == -INFINITY) {
+                    memset(bf ? (void *)pb : (void *)pf, 0, (size_t)kmax * es);
+                } else {
                     float corr = m[i] == -INFINITY ? 0.0f : expf(m[i] - mn);
-                    float sum = o->exp_sum(s + lo_, hi_ - lo_, mn);
+                    float sum = o->exp_sum(s + lo_, hi_ - lo_, mn, pf ? pf + lo_ : NULL, pb ? pb + lo_ : NULL);
+                    if (pf && J->bf) o->round_bf16(pf + lo_, pf + lo_, (size_t)(hi_ - lo_));
                     l[i] = l[i] * corr + sum;
                     m[i] = mn;
                     if (corr != 1.0f)
                         for (int c = 0; c < d; c++) O[(size_t)i * d + c] *= corr;
                 }
-            }
-            /* P row: zero outside this row's visible keys */
-            if (bf) {
-                bf16_t *p = (bf16_t *)P + (size_t)i * BK;
-                memset(p, 0, (size_t)kmax * 2);
-                if (hi_ > lo_) o->to_bf16(s + lo_, p + lo_, (size_t)(hi_ - lo_));
-            } else {
-                float *p = (float *)P + (size_t)i * BK;
-                memset(p, 0, (size_t)kmax * 4);
-                if (hi_ > lo_) memcpy(p + lo_, s + lo_, (size_t)(hi_ - lo_) * 4);
             }
         }
         if (kmax == 0) continue;
@@ -147,6 +149,48 @@ static void tile_task(void *ctx, int t, int thread) {
         float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f;
         float *out = a->out + (size_t)(T->r0 + i) * a->ldo + (size_t)T->h * d;
         for (int c = 0; c < d; c++) out[c] = O[(size_t)i * d + c] * inv;
+    }
+}
+
+/* ---- few queries (decode): K and V rows read in place, no packing ---- */
+
+#define DECODE_MAX_Q 4
+
+/* One query row and up to DEC_G heads that share a KV head (task h = first head). */
+static void decode_task(void *ctx, int t, int thread) {
+    attn_job *J = ctx;
+    const dots_attn *a = J->a;
+    const kern_ops *o = J->o;
+    const attn_task *T = &J->tasks[t];
+    int d = J->d, g = T->h / J->group, i = T->r0;
+    int G = (g + 1) * J->group - T->h < DEC_G ? (g + 1) * J->group - T->h : DEC_G;
+    size_t es = a->kv_dtype == DT_BF16 ? 2 : 4, lds = ((size_t)a->n_kv + 15) / 16 * 16;
+    float *s = (float *)(J->tbuf + (size_t)thread * J->tbytes), *q = s + DEC_G * lds, *acc = q + DEC_G * d;
+    int lo = T->lo, hi = a->causal && a->q_pos0 + i + 1 < T->hi ? a->q_pos0 + i + 1 : T->hi;
+    float l[DEC_G];
+    memset(acc, 0, (size_t)G * d * 4);
+    int n = hi > lo ? hi - lo : 0;
+    if (n > 0) {
+        for (int h = 0; h < G; h++) {
+            const float *qs = a->q + (size_t)i * a->ldq + (size_t)(T->h + h) * d;
+            if (J->bf) o->round_bf16(qs, q + (size_t)h * d, (size_t)d);
+            else memcpy(q + (size_t)h * d, qs, (size_t)d * 4);
+        }
+        const char *K = (const char *)a->k + ((size_t)lo * a->ldk + (size_t)g * d) * es;
+        const char *V = (const char *)a->v + ((size_t)lo * a->ldv + (size_t)g * d) * es;
+        o->dot_rows(q, G, K, a->ldk, a->kv_dtype, n, d, J->bf, a->scale, s, lds);
+        for (int h = 0; h < G; h++) {
+            float *sh = s + h * lds;
+            float mx = o->vmax(sh, n);
+            l[h] = o->exp_sum(sh, n, mx, sh, NULL);
+            if (J->bf) o->round_bf16(sh, sh, (size_t)n); /* p in bf16; l keeps the f32 sum */
+        }
+        o->axpy_rows(s, lds, G, V, a->ldv, a->kv_dtype, n, d, J->bf, acc);
+    }
+    for (int h = 0; h < G; h++) {
+        float inv = n > 0 && l[h] > 0 ? 1.0f / l[h] : 0.0f;
+        float *out = a->out + (size_t)i * a->ldo + (size_t)(T->h + h) * d;
+        for (int c = 0; c < d; c++) out[c] = acc[(size_t)h * d + c] * inv;
     }
 }
 
@@ -190,13 +234,15 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     if (!valid(a)) return -1;
     if (a->n_q == 0) return 0;
     int d = a->head_dim;
-    if (d % 16 || d > 1024) return ref_attention(a); /* shapes the tiles do not cover */
+    int decode = a->n_q <= DECODE_MAX_Q && d <= 1024;
+    if (!decode && (d % 16 || d > 1024)) return ref_attention(a); /* shapes the tiles do not cover */
 
     attn_job J;
     memset(&J, 0, sizeof J);
     J.a = a;
     J.o = kops();
     J.bf = a->precision == DT_BF16;
+    J.native = J.bf && J.o->qk[1] && J.o->pv[1];
     J.d = d;
     J.group = a->n_heads / a->n_kv_heads;
     J.nkv_pad = (a->n_kv + ATT_KB - 1) / ATT_KB * ATT_KB + BK;
@@ -205,40 +251,43 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     int *seg = dots_alloc((size_t)nseg * 4 * sizeof *seg, "attention segments", NULL);
     if (!seg) return -1;
     segments(a, seg, nseg);
-    for (int s = 0; s < nseg; s++) ntiles += (seg[4 * s + 1] - seg[4 * s] + BQ - 1) / BQ;
+    for (int s = 0; s < nseg; s++) ntiles += decode ? seg[4 * s + 1] - seg[4 * s] : (seg[4 * s + 1] - seg[4 * s] + BQ - 1) / BQ;
 
     int T = pool_threads(pool);
-    size_t es = J.bf ? 2 : 4, hs = (size_t)J.nkv_pad * d;
+    size_t es = J.native ? 2 : 4, hs = (size_t)J.nkv_pad * d;
     size_t kbytes = (size_t)a->n_kv_heads * hs * es;
-    int widen_v = !J.bf && a->kv_dtype == DT_BF16;
-    size_t vbytes = J.bf || widen_v ? kbytes : 0;
+    int widen_v = !J.native && (J.bf || a->kv_dtype == DT_BF16);
+    size_t vbytes = J.native || widen_v ? kbytes : 0;
     size_t taskbytes = ((size_t)ntiles * a->n_heads * sizeof(attn_task) + 63) / 64 * 64;
     J.tbytes = ((size_t)BQ * d * 4 * 2 + (size_t)BQ * BK * 4 * 2 + BQ * 8 + 63) / 64 * 64;
+    if (decode) { /* scores of one query + q + acc; no packing */
+        kbytes = vbytes = 0;
+        J.tbytes = ((((size_t)a->n_kv + 15) / 16 * 16 + (size_t)d * 2) * 4 * DEC_G + 63) / 64 * 64;
+    }
     char *mem = dots_alloc(kbytes + vbytes + taskbytes + J.tbytes * T, "attention scratch", NULL);
     if (!mem) { dots_free(seg); return -1; }
     J.Kp = mem;
     J.Vp = vbytes ? mem + kbytes : NULL;
     J.tasks = (attn_task *)(mem + kbytes + vbytes);
     J.tbuf = mem + kbytes + vbytes + taskbytes;
-    if (J.bf) {
-    } else if (widen_v) {
+    if (widen_v) { /* f32 tiles over a bf16 cache or bf16-rounded values: V from the pack */
         J.V = J.Vp; J.ldv = (size_t)d; J.vstride = hs;
-    } else {
+    } else if (!J.native) { /* f32 precision, f32 V: used in place */
         J.V = a->v; J.ldv = a->ldv; J.vstride = (size_t)d;
     }
 
     int npack = a->n_kv_heads * ((J.nkv_pad + PACK_KEYS - 1) / PACK_KEYS);
-    pool_run(pool, npack, pack_task, &J);
+    if (!decode) pool_run(pool, npack, pack_task, &J);
 
     int nt = 0;
-    for (int h = 0; h < a->n_heads; h++)
+    for (int h = 0; h < a->n_heads; h += decode ? (J.group - h % J.group < DEC_G ? J.group - h % J.group : DEC_G) : 1)
         for (int s = 0; s < nseg; s++)
-            for (int r = seg[4 * s]; r < seg[4 * s + 1]; r += BQ) {
+            for (int r = seg[4 * s], step = decode ? 1 : BQ; r < seg[4 * s + 1]; r += step) {
                 attn_task *t = &J.tasks[nt++];
-                t->h = h; t->r0 = r; t->r1 = r + BQ < seg[4 * s + 1] ? r + BQ : seg[4 * s + 1];
+                t->h = h; t->r0 = r; t->r1 = r + step < seg[4 * s + 1] ? r + step : seg[4 * s + 1];
                 t->lo = seg[4 * s + 2]; t->hi = seg[4 * s + 3];
             }
-    pool_run(pool, nt, tile_task, &J);
+    pool_run(pool, nt, decode ? decode_task : tile_task, &J);
     dots_free(mem);
     dots_free(seg);
     return 0;

@@ -6,7 +6,7 @@
 #define MQ_MAX 6
 
 /* S[i, 16x + l] = sum_c Q[i,c] Kp[blk x][c][l], x < 4 (64 keys) */
-AINL void qk_T(const int MQ, const float *Q, int ldq, const float *Kp, int d, float *S, int lds) {
+AINL void qk_T(const int MQ, const float *Q, int ldq, const float *Kp, int d, float *S, int lds, __m512 sc) {
     __m512 acc[MQ_MAX][4];
     for (int i = 0; i < MQ; i++)
         for (int x = 0; x < 4; x++) acc[i][x] = _mm512_setzero_ps();
@@ -23,22 +23,23 @@ AINL void qk_T(const int MQ, const float *Q, int ldq, const float *Kp, int d, fl
         }
     }
     for (int i = 0; i < MQ; i++)
-        for (int x = 0; x < 4; x++) _mm512_storeu_ps(S + (size_t)i * lds + x * 16, acc[i][x]);
+        for (int x = 0; x < 4; x++) _mm512_storeu_ps(S + (size_t)i * lds + x * 16, _mm512_mul_ps(acc[i][x], sc));
 }
 
-static void qk_f32(const void *Qv, int ldq, int nq, const void *Kpv, int nblk, int d, float *S, int lds) {
+static void qk_f32(const void *Qv, int ldq, int nq, const void *Kpv, int nblk, int d, float *S, int lds, float scale) {
+    __m512 sc = _mm512_set1_ps(scale);
     const float *Q = Qv, *Kp = Kpv;
     for (int i = 0; i < nq; i += MQ_MAX)
         for (int b = 0; b < nblk; b += 4) {
             const float *q = Q + (size_t)i * ldq, *k = Kp + (size_t)b * ATT_KB * d;
             float *s = S + (size_t)i * lds + b * ATT_KB;
             switch (nq - i < MQ_MAX ? nq - i : MQ_MAX) {
-            case 1: qk_T(1, q, ldq, k, d, s, lds); break;
-            case 2: qk_T(2, q, ldq, k, d, s, lds); break;
-            case 3: qk_T(3, q, ldq, k, d, s, lds); break;
-            case 4: qk_T(4, q, ldq, k, d, s, lds); break;
-            case 5: qk_T(5, q, ldq, k, d, s, lds); break;
-            default: qk_T(6, q, ldq, k, d, s, lds); break;
+            case 1: qk_T(1, q, ldq, k, d, s, lds, sc); break;
+            case 2: qk_T(2, q, ldq, k, d, s, lds, sc); break;
+            case 3: qk_T(3, q, ldq, k, d, s, lds, sc); break;
+            case 4: qk_T(4, q, ldq, k, d, s, lds, sc); break;
+            case 5: qk_T(5, q, ldq, k, d, s, lds, sc); break;
+            default: qk_T(6, q, ldq, k, d, s, lds, sc); break;
             }
         }
 }

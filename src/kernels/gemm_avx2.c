@@ -75,4 +75,6 @@ void kops_fill_avx2(kern_ops *o) {
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
     for (int i = 0; i < 3; i++) { o->mr[i] = 4; o->nr[i] = NR; }
+    kops_fill_attn_avx2(o);
+    kops_fill_vec_avx2(o);
 }

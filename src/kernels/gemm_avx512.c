@@ -12,14 +12,27 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
     __m512 c[16];
     for (int i = 0; i < 16; i++) c[i] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k += 16) {
+        /* full vectors, then one masked tail (a constant mask lets loads fold into the FMAs) */
         __mmask16 m = kc - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (kc - k)) - 1);
+        if (m == 0xffff) {
+            __m512 b[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) b[j] = load16_w(W, dt, wo[j] + k, 0xffff);
+                if (MRc <= 2) /* weight streaming (GEMV): each row's stream goes on into the next rows */
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++)
+                    _mm_prefetch((const char *)W + (wo[j] + k) * (dt == DT_F32 ? 4 : 2) + 2048, _MM_HINT_T1);
+#pragma GCC unroll 4
+            for (int i = 0; i < MRc; i++) {
+                __m512 av = _mm512_loadu_ps(a[i] + k);
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) c[4 * i + j] = _mm512_fmadd_ps(av, b[j], c[4 * i + j]);
+            }
+            continue;
+        }
         __m512 b[4];
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) b[j] = load16_w(W, dt, wo[j] + k, m);
-        if (MRc <= 2)
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++)
-                _mm_prefetch((const char *)W + (wo[j] + k) * (dt == DT_F32 ? 4 : 2) + 1024, _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int i = 0; i < MRc; i++) {
             __m512 av = _mm512_maskz_loadu_ps(m, a[i] + k);

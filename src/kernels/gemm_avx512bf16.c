@@ -3,6 +3,8 @@
  * transpose-and-add tree for all 16 sums. Works on the stored [N, K] weights. */
 #include "kernels/simd_avx512.h"
 
+#define PF_AHEAD 1024 /* GEMV prefetch distance in bf16 elements along each weight stream */
+
 AINL __m512bh ldbh(const bf16_t *p) { return (__m512bh)_mm512_loadu_si512(p); }
 AINL __m512bh ldbh_m(const bf16_t *p, __mmask32 m) { return (__m512bh)_mm512_maskz_loadu_epi16(m, p); }
 
@@ -19,9 +21,9 @@ AINL void tile_bf16_T(const int MRc, const bf16_t *A, size_t lda, const bf16_t *
         __m512bh b[4];
 #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) b[j] = ldbh(w[j] + k);
-        if (MRc <= 2) /* weight-streaming (GEMV) shapes: run ahead of DRAM */
+        if (MRc <= 2) /* weight streaming (GEMV): each row's stream goes on into the next rows */
 #pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) _mm_prefetch((const char *)(w[j] + k) + 1024, _MM_HINT_T0);
+            for (int j = 0; j < 4; j++) _mm_prefetch((const char *)(w[j] + k + PF_AHEAD), _MM_HINT_T1);
 #pragma GCC unroll 4
         for (int i = 0; i < MRc; i++) {
             __m512bh av = ldbh(a[i] + k);

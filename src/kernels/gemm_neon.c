@@ -64,4 +64,5 @@ void kops_fill_neon(kern_ops *o) {
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
     for (int i = 0; i < 3; i++) o->mr[i] = o->nr[i] = 4;
+    kops_fill_attn_neon(o);
 }

@@ -2,6 +2,7 @@
  * these, and SIMD levels keep them for the slots they do not override. */
 #include <math.h>
 #include "kernels/kern_impl.h"
+#include "kernels/attn_loops.h"
 
 static inline float ld_w(const void *w, dots_dtype dt, size_t i) {
     switch (dt) {
@@ -32,52 +33,28 @@ TILE_FN(tile_f32, DT_F32)
 TILE_FN(tile_f16, DT_F16)
 TILE_FN(tile_bf16, DT_BF16)
 
-/* Attention, f32 precision. Kp: [blk][c][16]; V rows at stride ldv. */
-static void qk_f32(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds) {
-    const float *q = Q, *kp = Kp;
-    for (int i = 0; i < nq; i++)
-        for (int b = 0; b < nblk; b++)
-            for (int l = 0; l < ATT_KB; l++) {
-                float s = 0;
-                const float *kb = kp + (size_t)b * ATT_KB * d + l;
-                for (int c = 0; c < d; c++) s += q[(size_t)i * ldq + c] * kb[c * ATT_KB];
-                S[(size_t)i * lds + b * ATT_KB + l] = s;
-            }
+static inline float kv_at(const void *K, dots_dtype kdt, size_t i, int rb) {
+    if (kdt == DT_BF16) return bf16_to_f32(((const bf16_t *)K)[i]);
+    float v = ((const float *)K)[i];
+    return rb ? bf16_to_f32(f32_to_bf16(v)) : v;
 }
 
-static void pv_f32(const void *P, int ldp, int nq, const void *V, size_t ldv, int nkeys, int d, float *O, int ldo) {
-    const float *p = P, *v = V;
-    for (int i = 0; i < nq; i++)
-        for (int j = 0; j < nkeys; j++) {
-            float pj = p[(size_t)i * ldp + j];
-            if (pj == 0) continue;
-            for (int c = 0; c < d; c++) O[(size_t)i * ldo + c] += pj * v[j * ldv + c];
+static void dot_rows(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d, int rb,
+                     float scale, float *s, size_t lds) {
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < n; j++) {
+            float t = 0;
+            for (int c = 0; c < d; c++) t += q[(size_t)g * d + c] * kv_at(K, kdt, (size_t)j * ldk + c, rb);
+            s[g * lds + j] = t * scale;
         }
 }
 
-/* Attention, bf16 precision. Kp: [blk][c/2][16][2]; Vp: [key/2][c][2]. */
-static void qk_bf16(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds) {
-    const bf16_t *q = Q, *kp = Kp;
-    for (int i = 0; i < nq; i++)
-        for (int b = 0; b < nblk; b++)
-            for (int l = 0; l < ATT_KB; l++) {
-                float s = 0;
-                const bf16_t *kb = kp + (size_t)b * ATT_KB * d + 2 * l;
-                for (int c = 0; c < d; c++)
-                    s += bf16_to_f32(q[(size_t)i * ldq + c]) * bf16_to_f32(kb[(c >> 1) * 2 * ATT_KB + (c & 1)]);
-                S[(size_t)i * lds + b * ATT_KB + l] = s;
-            }
-}
-
-static void pv_bf16(const void *P, int ldp, int nq, const void *V, size_t ldv, int nkeys, int d, float *O, int ldo) {
-    const bf16_t *p = P, *v = V;
-    for (int i = 0; i < nq; i++)
-        for (int j = 0; j < nkeys; j++) {
-            float pj = bf16_to_f32(p[(size_t)i * ldp + j]);
-            if (pj == 0) continue;
-            const bf16_t *vr = v + (size_t)(j >> 1) * 2 * d + (j & 1);
-            for (int c = 0; c < d; c++) O[(size_t)i * ldo + c] += pj * bf16_to_f32(vr[2 * c]);
-        }
+static void axpy_rows(const float *p, size_t ldp, int G, const void *V, size_t ldv, dots_dtype vdt, int n, int d,
+                      int rb, float *acc) {
+    for (int g = 0; g < G; g++)
+        for (int j = 0; j < n; j++)
+            if (p[g * ldp + j] != 0)
+                for (int c = 0; c < d; c++) acc[(size_t)g * d + c] += p[g * ldp + j] * kv_at(V, vdt, (size_t)j * ldv + c, rb);
 }
 
 static void to_bf16(const float *x, bf16_t *y, size_t n) {
@@ -88,15 +65,20 @@ static void round_bf16(const float *x, float *y, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] = bf16_to_f32(f32_to_bf16(x[i]));
 }
 
-static float exp_sum(float *s, int n, float shift) {
+static float exp_sum(const float *s, int n, float shift, float *pf, bf16_t *pb) {
     float sum = 0;
-    for (int i = 0; i < n; i++) { s[i] = expf(s[i] - shift); sum += s[i]; }
+    for (int i = 0; i < n; i++) {
+        float e = expf(s[i] - shift);
+        sum += e;
+        if (pf) pf[i] = e;
+        else pb[i] = f32_to_bf16(e);
+    }
     return sum;
 }
 
-static float scale_max(float *s, int n, float scale) {
+static float vmax(const float *s, int n) {
     float m = -INFINITY;
-    for (int i = 0; i < n; i++) { s[i] *= scale; if (s[i] > m) m = s[i]; }
+    for (int i = 0; i < n; i++) if (s[i] > m) m = s[i];
     return m;
 }
 
@@ -105,8 +87,8 @@ void kops_fill_generic(kern_ops *o) {
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16; o->act[DT_BF16] = ACT_F32_RBF16;
     for (int i = 0; i < 3; i++) o->mr[i] = o->nr[i] = 4;
-    o->qk[0] = qk_f32; o->pv[0] = pv_f32;
-    o->qk[1] = qk_bf16; o->pv[1] = pv_bf16;
+    o->qk[0] = qk_f32_loops; o->pv[0] = pv_f32_loops;
+    o->qk[1] = NULL; o->pv[1] = NULL; /* bf16 precision runs the f32 tiles on bf16-rounded values */
     o->rmsnorm = ref_rmsnorm;
     o->layernorm = ref_layernorm;
     o->silu_mul = ref_silu_mul;
@@ -115,5 +97,7 @@ void kops_fill_generic(kern_ops *o) {
     o->to_bf16 = to_bf16;
     o->round_bf16 = round_bf16;
     o->exp_sum = exp_sum;
-    o->scale_max = scale_max;
+    o->vmax = vmax;
+    o->dot_rows = dot_rows;
+    o->axpy_rows = axpy_rows;
 }

@@ -21,14 +21,15 @@ typedef void (*gemm_tile_fn)(const void *A, size_t lda, int mr, const void *W, s
                              float *C, size_t ldc, int accumulate, const float *bias);
 
 /* Attention tile pieces; KV is pre-packed (see attention.c for the layouts). */
-typedef void (*qk_fn)(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds);
+typedef void (*qk_fn)(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds, float scale);
 typedef void (*pv_fn)(const void *P, int ldp, int nq, const void *V, size_t ldv, int nkeys, int d, float *O, int ldo);
 
 typedef struct kern_ops {
     gemm_tile_fn tile[3];  /* by weight dtype: DT_F32, DT_F16, DT_BF16 (dtype enum order) */
     kact act[3];
     int mr[3], nr[3];
-    /* attention, by precision: [0] = f32, [1] = bf16 */
+    /* attention tiles: [0] f32 operands, [1] native bf16 operands (NULL where the
+     * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];
     pv_fn pv[2];
     /* elementwise */
@@ -40,10 +41,19 @@ typedef struct kern_ops {
     void (*add)(float *y, const float *x, size_t n);
     void (*to_bf16)(const float *x, bf16_t *y, size_t n);
     void (*round_bf16)(const float *x, float *y, size_t n);
-    /* s[i] = exp(s[i] - shift) for i < n; returns the sum. */
-    float (*exp_sum)(float *s, int n, float shift);
-    /* s[i] *= scale; returns max s[i] (n >= 1). */
-    float (*scale_max)(float *s, int n, float scale);
+    /* e[i] = exp(s[i] - shift) for i < n, stored to pf (f32) or pb (bf16, rounded)
+     * whichever is not NULL; returns the sum of the f32 e[i]. */
+    float (*exp_sum)(const float *s, int n, float shift, float *pf, bf16_t *pb);
+    /* Decode attention: G <= DEC_G query heads that share one KV head, KV rows used
+     * in place and read once for all G (kdt F32 or BF16; rb: round f32 K/V values
+     * to bf16 first). q, acc: G rows of d; s, p: G rows of lds.
+     * s[g,j] = scale * sum_c q[g,c] K[j,c];  acc[g,c] += sum_j p[g,j] V[j,c]. */
+    void (*dot_rows)(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d, int rb,
+                     float scale, float *s, size_t lds);
+    void (*axpy_rows)(const float *p, size_t ldp, int G, const void *V, size_t ldv, dots_dtype vdt, int n, int d,
+                      int rb, float *acc);
+    /* max s[i] (n >= 1) */
+    float (*vmax)(const float *s, int n);
     void (*erf)(const float *x, float *y, size_t n); /* NULL: erff (used by tests) */
 } kern_ops;
 
@@ -55,15 +65,19 @@ void kops_fill_generic(kern_ops *o);
 void kops_fill_avx2(kern_ops *o);
 void kops_fill_avx512(kern_ops *o);
 void kops_fill_avx512bf16(kern_ops *o);
+void kops_fill_attn_avx2(kern_ops *o);        /* attn_avx2.c */
+void kops_fill_vec_avx2(kern_ops *o);         /* vec_avx2.c */
 void kops_fill_vec_avx512(kern_ops *o);       /* elementwise, vec_avx512.c */
 void kops_fill_attn_avx512(kern_ops *o);      /* attn_avx512.c */
 void kops_fill_attn_avx512bf16(kern_ops *o);  /* attn_avx512bf16.c */
 #endif
 #if DOTS_ARM64
 void kops_fill_neon(kern_ops *o);
+void kops_fill_attn_neon(kern_ops *o);        /* attn_neon.c */
 #endif
 
 /* Attention pack block: keys are packed in groups of 16 (one 512-bit vector of f32). */
 #define ATT_KB 16
+#define DEC_G 6
 
 #endif

@@ -2,12 +2,13 @@
  * the activations are converted once per call into the format the ISA's tile
  * wants (bf16 rows for vdpbf16ps). Work is split into (M-block, N-panel)
  * tasks: a task keeps its W panel (N-panel rows x one K chunk) in L2 while its
- * A rows stream by in MR-row micro blocks that stay in L1. */
+ * A rows stream by in MR-row micro blocks that stay in L1. With one A row
+ * (decode GEMV) the work is bound by reading W once: see gemv_task. */
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/kern_impl.h"
 
-#define KC_MAX 2048              /* longest K chunk; K = 4224 is cut in 3 */
+#define KC_MAX 4352              /* longest K chunk (measured: K = 4224 is best unsplit) */
 #define PANEL_BYTES (384 << 10)  /* W panel kept in L2 (1 MB on Zen 4) */
 #define MB_ROWS 192              /* A rows per task when M is large */
 
@@ -16,16 +17,40 @@ typedef struct {
     int MR, NR;
     const char *A; size_t lda, asz;   /* activations (scratch or x), element size */
     const char *W; size_t wsz;
-    int M, N, K, kc, NB, MB, n_mb;
+    int M, N, K, kc, NB, MB, n_mb, n_nb;
+    int a_major;  /* consecutive tasks share an A block (A is the bigger operand) */
     const float *bias; float *y;
 } lin_job;
+
+/* GEMV (one A row): the tile's 4 weight rows are taken a quarter of the panel
+ * apart, so each thread runs 4 independent DRAM streams instead of one. */
+static void gemv_task(const lin_job *j, int n0, int n1) {
+    int q = (n1 - n0) / 4, nr = j->NR;
+    for (int k0 = 0; k0 < j->K; k0 += j->kc) {
+        int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc, last = k0 + kc >= j->K;
+        const char *a = j->A + (size_t)k0 * j->asz;
+        for (int r = 0; r < q; r++) {
+            int n = n0 + r;
+            float c[4];
+            for (int s = 0; s < 4; s++) c[s] = k0 > 0 ? j->y[n + s * q] : 0;
+            j->tile(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, 1, NULL);
+            for (int s = 0; s < 4; s++) j->y[n + s * q] = c[s] + (last && j->bias ? j->bias[n + s * q] : 0);
+        }
+        for (int n = n0 + 4 * q; n < n1; n += nr) { /* rows left over */
+            int w = n1 - n < nr ? n1 - n : nr;
+            j->tile(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, w, kc, j->y + n, (size_t)j->N,
+                    k0 > 0, last && j->bias ? j->bias + n : NULL);
+        }
+    }
+}
 
 static void lin_task(void *ctx, int t, int thread) {
     (void)thread;
     const lin_job *j = ctx;
-    int nb = t / j->n_mb, mb = t % j->n_mb;
+    int nb = j->a_major ? t % j->n_nb : t / j->n_mb, mb = j->a_major ? t / j->n_nb : t % j->n_mb;
     int n0 = nb * j->NB, n1 = n0 + j->NB < j->N ? n0 + j->NB : j->N;
     int m0 = mb * j->MB, m1 = m0 + j->MB < j->M ? m0 + j->MB : j->M;
+    if (j->M == 1 && j->NR == 4) { gemv_task(j, n0, n1); return; }
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
         const float *bias = k0 + kc >= j->K ? j->bias : NULL;
@@ -118,8 +143,11 @@ int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_
     /* enough tasks for the pool to balance (GEMV: split N finely) */
     while (NB > j.NR && (size_t)j.n_mb * ((N + NB - 1) / NB) < (size_t)8 * T) NB = (NB / 2 + j.NR - 1) / j.NR * j.NR;
     j.NB = NB;
-    int n_nb = (N + NB - 1) / NB;
-    pool_run(pool, n_nb * j.n_mb, lin_task, &j);
+    j.n_nb = (N + NB - 1) / NB;
+    /* the operand streamed again for every block of the other should be the one
+     * that stays in L3: W when A is bigger (fc2 at M = 4096: A is 35 MB) */
+    j.a_major = (double)M * K * asz > (double)N * K * j.wsz;
+    pool_run(pool, j.n_nb * j.n_mb, lin_task, &j);
     dots_free(scratch);
     return 0;
 }

@@ -141,30 +141,116 @@ static void round_bf16(const float *x, float *y, size_t n) {
     }
 }
 
-static float exp_sum(float *s, int n, float shift) {
+static float exp_sum(const float *s, int n, float shift, float *pf, bf16_t *pb) {
     __m512 sum = _mm512_setzero_ps(), sh = _mm512_set1_ps(shift);
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = tailmask((size_t)(n - i));
         __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + i), sh));
         e = _mm512_maskz_mov_ps(m, e);
-        _mm512_mask_storeu_ps(s + i, m, e);
+        if (pf) _mm512_mask_storeu_ps(pf + i, m, e);
+        else _mm256_mask_storeu_epi16(pb + i, m, cvt16_bf16(e));
         sum = _mm512_add_ps(sum, e);
     }
     return _mm512_reduce_add_ps(sum);
 }
 
-static float scale_max(float *s, int n, float scale) {
-    __m512 mx = _mm512_set1_ps(-INFINITY), sc = _mm512_set1_ps(scale);
+static float vmax(const float *s, int n) {
+    __m512 mx = _mm512_set1_ps(-INFINITY);
     for (int i = 0; i < n; i += 16) {
         __mmask16 m = tailmask((size_t)(n - i));
-        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, s + i), sc);
-        _mm512_mask_storeu_ps(s + i, m, v);
-        mx = _mm512_mask_max_ps(mx, m, mx, v);
+        mx = _mm512_mask_max_ps(mx, m, mx, _mm512_maskz_loadu_ps(m, s + i));
     }
     return _mm512_reduce_max_ps(mx);
 }
 
+/* 16 K/V values as f32, rounded to bf16 values if rb (f32 source) */
+AINL __m512 load16_kv(const void *K, dots_dtype kdt, size_t i, __mmask16 m, int rb) {
+    __m512 v = load16_w(K, kdt, i, m);
+    if (rb && kdt == DT_F32) v = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(cvt16_bf16(v)), 16));
+    return v;
+}
+
+/* 16 keys at a time: their K rows are widened once into an L1 block (f32,
+ * zero padded, laid out [dim chunk][key][16]), then each of the G heads makes 16 partial-sum vectors that one
+ * hsum16 reduces. */
+static void dot_rows(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d, int rb,
+                     float scale, float *s, size_t lds) {
+    float kb[16 * 1024] __attribute__((aligned(64)));  /* d <= 1024: checked by the caller */
+    int dp = (d + 15) & ~15;
+    __m512 sc = _mm512_set1_ps(scale);
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        int nj = n - j0 < 16 ? n - j0 : 16;
+        if (nj == 16 && dp == d && kdt == DT_BF16) { /* the LM's bf16 cache: plain widening */
+            for (int jj = 0; jj < 16; jj++) {
+                const bf16_t *kr = (const bf16_t *)K + (size_t)(j0 + jj) * ldk;
+                for (int c = 0; c < d; c += 16)
+                    _mm512_store_ps(kb + c * 16 + jj * 16, _mm512_castsi512_ps(_mm512_slli_epi32(
+                        _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(kr + c))), 16)));
+            }
+        } else {
+            for (int jj = 0; jj < 16; jj++)
+                for (int c = 0; c < dp; c += 16) {
+                    __mmask16 m = jj < nj ? tailmask((size_t)(d - c)) : 0;
+                    _mm512_store_ps(kb + c * 16 + jj * 16, load16_kv(K, kdt, (size_t)(j0 + jj) * ldk + c, m, rb));
+                }
+        }
+        for (int g = 0; g < G; g++) {
+            const float *qg = q + (size_t)g * d;
+            __m512 part[16];
+            for (int jj = 0; jj < 16; jj++) part[jj] = _mm512_setzero_ps();
+            for (int c = 0; c < dp; c += 16) {
+                __m512 qv = _mm512_maskz_loadu_ps(tailmask((size_t)(d - c)), qg + c);
+                const float *kc = kb + c * 16; /* [dim chunk][key][16]: constant offsets */
+#pragma GCC unroll 16
+                for (int jj = 0; jj < 16; jj++) part[jj] = _mm512_fmadd_ps(qv, _mm512_load_ps(kc + jj * 16), part[jj]);
+            }
+            _mm512_mask_storeu_ps(s + g * lds + j0, tailmask((size_t)nj), _mm512_mul_ps(hsum16(part), sc));
+        }
+    }
+}
+
+/* 64 dims at a time: G x 4 accumulators stay in registers across all keys
+ * (G is a compile-time constant in each instantiation). */
+AINL void axpy_T(const int G, const float *p, size_t ldp, const void *V, size_t ldv, dots_dtype vdt, int n, int d,
+                 int rb, float *acc) {
+    for (int c = 0; c < d; c += 64) {
+        __m512 a[DEC_G][4];
+        __mmask16 m[4];
+        for (int x = 0; x < 4; x++) m[x] = c + 16 * x < d ? tailmask((size_t)(d - c - 16 * x)) : 0;
+        for (int g = 0; g < G; g++)
+            for (int x = 0; x < 4; x++) a[g][x] = _mm512_maskz_loadu_ps(m[x], acc + (size_t)g * d + c + 16 * x);
+        for (int j = 0; j < n; j++) {
+            size_t base = (size_t)j * ldv + c;
+            __m512 vv[4];
+#pragma GCC unroll 4
+            for (int x = 0; x < 4; x++) vv[x] = load16_kv(V, vdt, base + 16 * x, m[x], rb);
+#pragma GCC unroll 6
+            for (int g = 0; g < G; g++) {
+                __m512 pj = _mm512_set1_ps(p[g * ldp + j]);
+#pragma GCC unroll 4
+                for (int x = 0; x < 4; x++) a[g][x] = _mm512_fmadd_ps(pj, vv[x], a[g][x]);
+            }
+        }
+        for (int g = 0; g < G; g++)
+            for (int x = 0; x < 4; x++) _mm512_mask_storeu_ps(acc + (size_t)g * d + c + 16 * x, m[x], a[g][x]);
+    }
+}
+
+static void axpy_rows(const float *p, size_t ldp, int G, const void *V, size_t ldv, dots_dtype vdt, int n, int d,
+                      int rb, float *acc) {
+    int bf = vdt == DT_BF16;
+    switch (G * 2 + bf) {
+#define AX(g) case 2 * g: axpy_T(g, p, ldp, V, ldv, DT_F32, n, d, rb, acc); break; \
+              case 2 * g + 1: axpy_T(g, p, ldp, V, ldv, DT_BF16, n, d, rb, acc); break;
+    AX(1) AX(2) AX(3) AX(4) AX(5) AX(6)
+#undef AX
+    default: break;
+    }
+}
+
 void kops_fill_vec_avx512(kern_ops *o) {
+    o->dot_rows = dot_rows;
+    o->axpy_rows = axpy_rows;
     o->rmsnorm = rmsnorm;
     o->layernorm = layernorm;
     o->silu_mul = silu_mul;
@@ -173,6 +259,6 @@ void kops_fill_vec_avx512(kern_ops *o) {
     o->to_bf16 = to_bf16;
     o->round_bf16 = round_bf16;
     o->exp_sum = exp_sum;
-    o->scale_max = scale_max;
+    o->vmax = vmax;
     o->erf = erf_v;
 }

@@ -23,7 +23,7 @@ struct dots_engine {
     dots_lm *lm;
     dots_tokenizer *tok;
     dots_pool *pool;
-    int max_context, prefill_chunk, imgpad_id;
+    int max_context, prefill_chunk, imgpad_id, vision_batch;
 };
 
 const char *dots_stop_reason_name(dots_stop_reason r) {
@@ -75,6 +75,7 @@ dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, do
     g->max_context = opts->max_context > 0 ? opts->max_context
                      : g->ck->config.max_length > 0 ? g->ck->config.max_length : 32768;
     g->prefill_chunk = opts->prefill_chunk > 0 ? opts->prefill_chunk : 512;
+    g->vision_batch = opts->vision_batch_patches;
     if (!(g->pool = pool_create(opts->threads, e))) { st = e ? e->code : DOTS_E_NOMEM; goto fail; }
     *out = g;
     return DOTS_OK;
@@ -99,41 +100,49 @@ static dots_status vision_range(dots_engine *g, const dots_patches *p, int i0, i
                           i1 - i0, vt + tok_off * D, NULL, NULL, e);
 }
 
-/* All images in one packed call; on DOTS_E_NOMEM, again in micro-batches of half
- * the patches, and so on, down to one image per call. */
-static dots_status run_vision(dots_engine *g, const dots_patches *p, float *vt, dots_error *e) {
-    dots_status st = vision_range(g, p, 0, p->n_images, 0, 0, vt, e);
-    if (st != DOTS_E_NOMEM || p->n_images <= 1) goto out;
-    int n = p->n_images, *ppi = malloc(sizeof(int) * (size_t)n * 2), *batch_of;
+/* The images in micro-batches of at most `budget` patches (consecutive images; one
+ * image larger than that gets a call of its own). */
+static dots_status run_batches(dots_engine *g, const dots_patches *p, const int *ppi, int *batch_of, int budget,
+                               float *vt, dots_error *e) {
+    int n = p->n_images;
+    image_plan_batches(ppi, n, budget, batch_of);
+    size_t pix = 0, tok = 0;
+    for (int i0 = 0; i0 < n;) {
+        int i1 = i0;
+        size_t np = 0;
+        while (i1 < n && batch_of[i1] == batch_of[i0]) np += (size_t)ppi[i1++];
+        dots_status st = vision_range(g, p, i0, i1, pix, tok, vt, e);
+        if (st) return st;
+        pix += np;
+        tok += np / 4;
+        i0 = i1;
+    }
+    return DOTS_OK;
+}
+
+/* All images packed in one call (or in micro-batches of budget0 patches if > 0); on
+ * DOTS_E_NOMEM, again in micro-batches of half as many patches, and so on, down to one
+ * image per call. */
+static dots_status run_vision(dots_engine *g, const dots_patches *p, int budget0, float *vt, dots_error *e) {
+    int n = p->n_images, *ppi = malloc(sizeof(int) * (size_t)n * 2);
     if (!ppi) return dots_fail(e, DOTS_E_NOMEM, "out of memory planning vision micro-batches");
-    batch_of = ppi + n;
-    int biggest = 0;
+    int *batch_of = ppi + n, biggest = 0;
     for (int i = 0; i < n; i++) {
         ppi[i] = p->grid[i][1] * p->grid[i][2];
         if (ppi[i] > biggest) biggest = ppi[i];
     }
-    int budget = p->n_patches / 2;
+    int budget = budget0 > 0 && budget0 < p->n_patches ? budget0 : p->n_patches;
+    dots_status st;
     for (;;) {
         if (budget < biggest) budget = biggest;
-        int nb = image_plan_batches(ppi, n, budget, batch_of);
-        fprintf(stderr, "dotsocr: vision tower out of memory; retrying in %d micro-batches of up to %d patches\n", nb,
-                budget);
-        size_t pix = 0, tok = 0;
-        st = DOTS_OK;
-        for (int i0 = 0; i0 < n && !st;) {
-            int i1 = i0;
-            size_t np = 0;
-            while (i1 < n && batch_of[i1] == batch_of[i0]) np += (size_t)ppi[i1++];
-            st = vision_range(g, p, i0, i1, pix, tok, vt, e);
-            pix += np;
-            tok += np / 4;
-            i0 = i1;
-        }
+        st = run_batches(g, p, ppi, batch_of, budget, vt, e);
         if (st != DOTS_E_NOMEM || budget == biggest) break;
         budget /= 2;
+        if (budget < biggest) budget = biggest;
+        fprintf(stderr, "dotsocr: the vision tower ran out of memory; retrying in micro-batches of up to %d patches\n",
+                budget);
     }
     free(ppi);
-out:
     if (st == DOTS_E_NOMEM)
         dots_context(e, "the vision tower does not fit in memory even one image at a time; lower max-pixels");
     return st;
@@ -176,15 +185,14 @@ static dots_status context_error(dots_engine *g, int n_ids, long vis_tokens, int
                                  dots_error *e) {
     long text = n_ids - vis_tokens, room = (long)g->max_context - text - 1;
     char advice[512];
-    if (n_images > 0 && room > 0) {
-        /* one vision token per 28x28 pixels; leave half the room for the answer */
-        long px = room / 2 * 784 / n_images;
-        if (px < 3136) px = 3136;
-        snprintf(advice, sizeof advice, "lower max-pixels (about %ld per image would leave half the context for the "
-                 "answer; now %ld) or raise the context limit", px, max_pixels);
-    } else {
-        snprintf(advice, sizeof advice, "shorten the prompt text or raise the context limit");
-    }
+    /* one vision token per 28x28 pixels */
+    long px = n_images > 0 && room > 0 ? room * 784 / n_images : 0;
+    if (px >= g->ck->config.preproc.min_pixels)
+        snprintf(advice, sizeof advice, "lower max-pixels to at most about %ld per image (now %ld; less still leaves "
+                 "room for a longer answer) or raise the context limit", px, max_pixels);
+    else
+        snprintf(advice, sizeof advice, "%s raise the context limit", n_images > 0 ? "even the smallest images do not fit;"
+                 : "shorten the prompt text or");
     return dots_fail(e, DOTS_E_LIMIT, "the prompt needs %d tokens (%ld of them for %d image%s) but the context limit is "
                      "%d tokens, with at least one more needed for the answer: %s", n_ids, vis_tokens, n_images,
                      n_images == 1 ? "" : "s", g->max_context, advice);
@@ -261,7 +269,7 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
             goto done;
         }
         if (!(vt = dots_alloc(sizeof(float) * (size_t)vis_tokens * D, "the vision tokens", e))) { st = DOTS_E_NOMEM; goto done; }
-        if ((st = run_vision(g, &p, vt, e))) goto done;
+        if ((st = run_vision(g, &p, g->vision_batch, vt, e))) goto done;
     }
     dots_patches_free(&p);
     t2 = dots_now();
@@ -303,7 +311,8 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
         if (stop) { res->stop = DOTS_STOP_CALLBACK; break; }
         if (guard.hist && repguard_push(&guard, t)) { res->stop = DOTS_STOP_REPETITION; break; }
         if (o.max_new_tokens > 0 && res->generated_tokens >= o.max_new_tokens) { res->stop = DOTS_STOP_MAX_TOKENS; break; }
-        if (lm_state_pos(s) >= g->max_context) { res->stop = DOTS_STOP_CONTEXT; break; }
+        /* as max_length upstream: prompt + answer never exceed the context limit */
+        if ((long long)n_ids + res->generated_tokens >= g->max_context) { res->stop = DOTS_STOP_CONTEXT; break; }
         if ((st = lm_decode(g->lm, s, g->pool, t, logits, e))) goto done;
     }
     {

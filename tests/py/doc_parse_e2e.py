@@ -30,7 +30,12 @@ def run(*args, env_model=None):
     env.pop("DOTSOCR_MODEL", None)
     if env_model:
         env["DOTSOCR_MODEL"] = env_model
-    p = subprocess.run([BIN, "parse", *args], capture_output=True, text=True, env=env, timeout=300)
+    try:
+        p = subprocess.run([BIN, "parse", *args], capture_output=True, text=True, env=env, timeout=120,
+                           stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as t:
+        check(False, f"timed out: dotsocr parse {' '.join(args)}\n{t.stderr}")
+        return -1, "", ""
     return p.returncode, p.stdout, p.stderr
 
 

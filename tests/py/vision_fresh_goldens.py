@@ -54,7 +54,8 @@ for c in CASES:
             fails += 1
             continue
         mx, mean, cos = vr.compare(e[k], g[k])
-        ok = (cos >= 0.9995 and mean <= 1e-2) if c["dtype"] == "bf16" else mx <= 1e-4
+        scale = max(1.0, float(np.abs(g[k]).mean()))  # mean error relative once activations exceed 1
+        ok = (cos >= 0.9995 and mean <= 1e-2 * scale) if c["dtype"] == "bf16" else mx <= 1e-4
         fails += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {name:24s} {k:26s} max {mx:.2e} mean {mean:.2e} cos {cos:.7f}")
     if c["dtype"] == "f16":  # for information: distance to a port that computes every op in f16

@@ -1,0 +1,106 @@
+/* bench/lm: the Qwen2 language model alone on a checkpoint (a full-size random one from
+ * tools/make_random_checkpoint.py --preset full, or any dots.ocr folder).
+ * Prints prefill tokens/s at each --prefill length, decode tokens/s, and decode as a
+ * fraction of the memory-bandwidth limit: (read bandwidth measured in this run) /
+ * (bytes of weights one decode step reads).
+ *
+ *   lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/mem.h"
+#include "bench_util.h"
+#include "io/checkpoint.h"
+#include "kernels/kernels.h"
+#include "model/lm.h"
+
+static int fail(const dots_error *e) {
+    fprintf(stderr, "lm: %s\n", e->msg);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    const char *model = NULL, *prefill_s = "512,4096";
+    int threads = 0, n_decode = 32, chunk = 512;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--prefill") && i + 1 < argc) prefill_s = argv[++i];
+        else if (!strcmp(argv[i], "--decode") && i + 1 < argc) n_decode = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) chunk = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512]\n");
+            return 2;
+        }
+    }
+    if (!model) {
+        fprintf(stderr, "lm: --model DIR is required (tools/make_random_checkpoint.py --preset full --out DIR)\n");
+        return 2;
+    }
+    int lens[16], n_lens = 0, max_len = 1;
+    for (const char *p = prefill_s; *p && n_lens < 16;) {
+        lens[n_lens] = atoi(p);
+        if (lens[n_lens] > 0) { if (lens[n_lens] > max_len) max_len = lens[n_lens]; n_lens++; }
+        const char *c = strchr(p, ',');
+        if (!c) break;
+        p = c + 1;
+    }
+    dots_error e = {0};
+    dots_ckpt *ck = NULL;
+    dots_lm *lm = NULL;
+    if (ckpt_open(model, &ck, &e) || lm_load(ck, &lm, &e)) return fail(&e);
+    dots_pool *pool = pool_create(threads, &e);
+    if (!pool) return fail(&e);
+    const dots_text_config *c = lm_config(lm);
+    printf("model %s: text D=%d I=%d layers=%d heads=%d/%d vocab=%d; isa %s, %d threads\n", model, c->hidden_size,
+           c->intermediate_size, c->num_hidden_layers, c->num_attention_heads, c->num_key_value_heads, c->vocab_size,
+           isa_name(isa_active()), pool_threads(pool));
+    double bw = bench_read_bandwidth_gbs(pool);
+    double bytes = lm_decode_weight_bytes(lm);
+    printf("read bandwidth %.1f GB/s; one decode step reads %.3f GB of weights -> limit %.2f tok/s\n", bw, bytes / 1e9,
+           bw * 1e9 / bytes);
+
+    int D = c->hidden_size, V = c->vocab_size;
+    int total = max_len + n_decode + 1;
+    int *ids = malloc(sizeof(int) * (size_t)total);
+    float *x = dots_alloc(sizeof(float) * (size_t)max_len * D, "bench embeddings", &e);
+    float *logits = dots_alloc(sizeof(float) * (size_t)V, "bench logits", &e);
+    if (!ids || !x || !logits) return fail(&e);
+    unsigned s = 12345;
+    for (int i = 0; i < total; i++) { s = s * 1103515245u + 12345u; ids[i] = (int)((s >> 8) % (unsigned)V); }
+    /* per-token linear FLOPs (no embedding; lm_head counted once per forward) */
+    double lin = 2.0 * (bytes - (double)V * D * 2) / 2.0; /* ~params excluding lm_head, x2 FLOPs (bf16: 2 B/param) */
+    for (int li = 0; li < n_lens; li++) {
+        int L = lens[li];
+        dots_lm_state *st = NULL;
+        if (lm_state_new(lm, L + n_decode + 1, chunk, &st, &e) || lm_embed(lm, ids, L, x, &e)) return fail(&e);
+        double t0 = dots_now();
+        if (lm_forward(lm, st, pool, x, L, logits, 0, &e)) return fail(&e);
+        double dt = dots_now() - t0;
+        double attn = 2.0 * 2.0 * c->num_hidden_layers * (double)c->num_attention_heads * c->head_dim * L * (L + 1) / 2.0;
+        printf("prefill %5d tokens: %8.3f s  %9.1f tok/s  ~%.1f GFLOP/s\n", L, dt, L / dt, (lin * L + attn) / dt / 1e9);
+        if (li == 0 && n_decode > 0) {
+            int tok = ids[L];
+            t0 = dots_now();
+            for (int k = 0; k < n_decode; k++) {
+                if (lm_decode(lm, st, pool, tok, logits, &e)) return fail(&e);
+                int b = 0;
+                for (int v = 1; v < V; v++) if (logits[v] > logits[b]) b = v;
+                tok = b;
+            }
+            dt = dots_now() - t0;
+            double tps = n_decode / dt;
+            printf("decode  %5d tokens after %d: %8.3f s  %9.2f tok/s  = %.0f%% of the bandwidth limit (%.1f GB/s "
+                   "effective)\n", n_decode, L, dt, tps, 100.0 * tps / (bw * 1e9 / bytes), tps * bytes / 1e9);
+        }
+        lm_state_free(st);
+    }
+    printf("peak RSS %.2f GB\n", dots_peak_rss() / 1e9);
+    free(ids);
+    dots_free(x);
+    dots_free(logits);
+    pool_destroy(pool);
+    lm_free(lm);
+    ckpt_close(ck);
+    return 0;
+}
