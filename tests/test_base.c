@@ -66,6 +66,18 @@ int main(void) {
         CHECK(pool_threads(p) == 4, "pool size");
         pool_destroy(p);
     }
+    /* a job posted right after creation, before the workers got to run, must not be missed
+     * (regression: workers once read the generation at start-up and waited forever) */
+    int fresh_ok = 1;
+    for (int rep = 0; rep < 200 && fresh_ok; rep++) {
+        dots_pool *q = pool_create(3, &e);
+        if (!q) { fresh_ok = 0; break; }
+        for (int i = 0; i < 64; i++) atomic_store(&hits[i], 0);
+        pool_run(q, 64, count_task, NULL);
+        for (int i = 0; i < 64; i++) fresh_ok &= atomic_load(&hits[i]) == 1;
+        pool_destroy(q);
+    }
+    CHECK(fresh_ok, "jobs posted right after pool_create run once each");
     /* errors */
     dots_fail(&e, DOTS_E_FORMAT, "file %s at byte %d", "x.bin", 12);
     dots_context(&e, "loading %s", "model");
