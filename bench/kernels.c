@@ -1,6 +1,6 @@
 /* Kernel benchmark: GEMM (vision and LM shapes), decode GEMV, attention, each
  * as a ratio to this machine's peaks measured in the same run. Prints figures;
- * never passes or fails. Usage: kernels [threads] [quick] */
+ * never passes or fails. Usage: kernels [threads] [quick|full] [gemm|gemv|attn|decode] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +127,8 @@ out:
 
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 0, quick = argc > 2 && strcmp(argv[2], "quick") == 0;
+    const char *only = argc > 3 ? argv[3] : NULL; /* run only "gemm", "gemv", "attn" or "decode" (attention) */
+#define RUN(kind) (!only || !strcmp(only, kind))
     dots_error e;
     dots_pool *pool = pool_create(threads, &e);
     if (!pool) { fprintf(stderr, "%s\n", e.msg); return 1; }
@@ -136,20 +138,25 @@ int main(int argc, char **argv) {
     double pk = pbf > 0 ? pbf : p32;
     const char *pkn = pbf > 0 ? "bf16" : "fp32";
     int M = quick ? 1024 : 4096;
-    bench_gemm(pool, "vision qkv", M, 1536, 4608, DT_BF16, pk, pkn);
-    bench_gemm(pool, "vision proj", M, 1536, 1536, DT_BF16, pk, pkn);
-    bench_gemm(pool, "vision fc1/fc3", M, 1536, 4224, DT_BF16, pk, pkn);
-    bench_gemm(pool, "vision fc2", M, 4224, 1536, DT_BF16, pk, pkn);
-    bench_gemm(pool, "LM prefill gate/up", 512, 1536, 8960, DT_BF16, pk, pkn);
-    bench_gemm(pool, "LM prefill down", 512, 8960, 1536, DT_BF16, pk, pkn);
-    bench_gemm(pool, "f32 weights (goldens)", 1024, 1536, 1536, DT_F32, p32, "fp32");
-    bench_gemm(pool, "f16 weights", 1024, 1536, 1536, DT_F16, p32, "fp32");
-    bench_gemv(pool, 1536, 8960, quick ? 20 : 40, bw);
-    bench_gemv(pool, 1536, 151936, quick ? 1 : 3, bw);
-    bench_attn(pool, "attention vision", quick ? 1024 : 4096, quick ? 1024 : 4096, 12, 12, 0, DT_F32, DT_BF16, pk, bw);
-    bench_attn(pool, "attention f32", 1024, 1024, 12, 12, 0, DT_F32, DT_F32, p32, bw);
-    bench_attn(pool, "attention LM prefill", 512, 512, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);
-    bench_attn(pool, "attention decode", 1, 4096, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);
+    if (RUN("gemm")) bench_gemm(pool, "vision qkv", M, 1536, 4608, DT_BF16, pk, pkn);
+    if (RUN("gemm")) bench_gemm(pool, "vision proj", M, 1536, 1536, DT_BF16, pk, pkn);
+    if (RUN("gemm")) bench_gemm(pool, "vision fc1/fc3", M, 1536, 4224, DT_BF16, pk, pkn);
+    if (RUN("gemm")) bench_gemm(pool, "vision fc2", M, 4224, 1536, DT_BF16, pk, pkn);
+    if (RUN("gemm")) bench_gemm(pool, "LM prefill gate/up", 512, 1536, 8960, DT_BF16, pk, pkn);
+    if (RUN("gemm")) bench_gemm(pool, "LM prefill down", 512, 8960, 1536, DT_BF16, pk, pkn);
+    if (RUN("gemm")) bench_gemm(pool, "f32 weights (goldens)", 1024, 1536, 1536, DT_F32, p32, "fp32");
+    if (RUN("gemm")) bench_gemm(pool, "f16 weights", 1024, 1536, 1536, DT_F16, p32, "fp32");
+    /* bandwidth drifts with other load: measure it again right before each GEMV */
+    if (RUN("gemv")) {
+        bw = bench_read_bandwidth_gbs(pool);
+        bench_gemv(pool, 1536, 8960, quick ? 20 : 40, bw);
+        bw = bench_read_bandwidth_gbs(pool);
+        bench_gemv(pool, 1536, 151936, quick ? 1 : 3, bw);
+    }
+    if (RUN("attn")) bench_attn(pool, "attention vision", quick ? 1024 : 4096, quick ? 1024 : 4096, 12, 12, 0, DT_F32, DT_BF16, pk, bw);
+    if (RUN("attn")) bench_attn(pool, "attention f32", 1024, 1024, 12, 12, 0, DT_F32, DT_F32, p32, bw);
+    if (RUN("attn")) bench_attn(pool, "attention LM prefill", 512, 512, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);
+    if (RUN("attn") || RUN("decode")) bench_attn(pool, "attention decode", 1, 4096, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);
     pool_destroy(pool);
     return 0;
 }

@@ -30,6 +30,10 @@ static const acase cases[] = {
     {"decode 3 rows, head_dim 40", 3, 50, 4, 2, 40, 1, 47, 0, {0}, 2},
     {"decode, 4 rows packed", 4, 4, 2, 1, 32, 0, 0, 3, {0, 1, 4}, 1},
     {"decode, no visible keys", 2, 10, 2, 2, 16, 1, -1, 0, {0}, 1},
+    /* long enough for the decode path to split the keys (flash-decoding merge) */
+    {"decode, split keys", 1, 3000, 12, 2, 128, 1, 2999, 0, {0}, 3},
+    {"decode 2 rows, split keys, causal", 2, 2100, 4, 2, 64, 1, 1000, 0, {0}, 2},
+    {"decode 4 rows, split keys, no mask", 4, 1800, 6, 1, 128, 0, 0, 0, {0}, 4},
 };
 
 int main(void) {

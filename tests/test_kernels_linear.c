@@ -68,6 +68,63 @@ int main(void) {
             }
         free(x); free(wf); free(bf); free(ref); free(y);
     }
+    /* k_linear_multi: parts of different N over one x (q/k/v- and gate/up-like), each
+     * against the reference and bit-identical to its own k_linear call */
+    {
+        static const int Ms[] = {1, 3, 200};
+        static const int Ns[3] = {70, 13, 29};
+        int K = 513;
+        for (int mi = 0; mi < 3; mi++) {
+            int M = Ms[mi];
+            float *x = malloc((size_t)M * K * 4);
+            test_fill_random(x, (size_t)M * K, 300 + mi);
+            for (int wi = 0; wi < 3; wi++) {
+                dots_dtype wdt = wdts[wi], bdt = wi == 2 ? DT_BF16 : DT_F32;
+                void *W[3], *B[3];
+                float *ref[3], *one[3], *y[3];
+                dots_lin_part parts[3];
+                for (int p = 0; p < 3; p++) {
+                    int N = Ns[p];
+                    float *wf = malloc((size_t)N * K * 4), bf[70];
+                    test_fill_random(wf, (size_t)N * K, 400 + p);
+                    test_fill_random(bf, (size_t)N, 500 + p);
+                    W[p] = make_w(wf, (size_t)N * K, wdt);
+                    B[p] = p == 1 ? NULL : make_w(bf, (size_t)N, bdt);
+                    free(wf);
+                    ref[p] = malloc((size_t)M * N * 4); one[p] = malloc((size_t)M * N * 4);
+                    y[p] = malloc((size_t)(M * N + 1) * 4);
+                    ref_linear(x, M, K, W[p], wdt, B[p], bdt, ref[p], N);
+                    parts[p] = (dots_lin_part){W[p], B[p], y[p], N};
+                }
+                for (int li = 0; li < 5; li++) {
+                    if (isa_select(levels[li]) != levels[li]) continue;
+                    for (int p = 0; p < 3; p++) {
+                        for (int i = 0; i <= M * Ns[p]; i++) y[p][i] = NAN;
+                        y[p][M * Ns[p]] = 12345.0f;
+                        k_linear(pool, x, M, K, W[p], wdt, B[p], bdt, one[p], Ns[p]);
+                    }
+                    int rc = k_linear_multi(pool, x, M, K, wdt, bdt, parts, 3);
+                    for (int p = 0; p < 3; p++) {
+                        size_t n = (size_t)M * Ns[p];
+                        t_diff d = test_compare(ref[p], y[p], n);
+                        double tol = 1e-6 * K + 1e-5;
+                        CHECK(rc == 0 && d.max_abs <= tol && y[p][n] == 12345.0f && !memcmp(one[p], y[p], n * 4),
+                              "multi %s M=%d part %d w=%s: rc=%d max_abs=%g (tol %g), same as k_linear: %d",
+                              isa_name(levels[li]), M, p, dtype_name(wdt), rc, d.max_abs, tol,
+                              !memcmp(one[p], y[p], n * 4));
+                    }
+                }
+                for (int p = 0; p < 3; p++) { free(W[p]); free(B[p]); free(ref[p]); free(one[p]); free(y[p]); }
+            }
+            free(x);
+        }
+        isa_select(isa_detect());
+        float x1 = 1, w1 = 1, y1 = 7;
+        dots_lin_part bad[5] = {{&w1, NULL, &y1, 1}, {&w1, NULL, &y1, 1}, {&w1, NULL, &y1, 1}, {&w1, NULL, &y1, 1},
+                                {&w1, NULL, &y1, 1}};
+        CHECK(k_linear_multi(pool, &x1, 1, 1, DT_F32, DT_F32, bad, 5) == -1 && y1 == 7, "multi: 5 parts accepted");
+        CHECK(k_linear_multi(pool, &x1, 1, 1, DT_I32, DT_F32, bad, 1) == -1 && y1 == 7, "multi: bad dtype accepted");
+    }
     /* invalid weight dtype: refused, nothing written */
     float x1 = 1, w1 = 1, y1 = 7;
     CHECK(k_linear(pool, &x1, 1, 1, &w1, DT_I32, NULL, DT_F32, &y1, 1) == -1 && y1 == 7, "bad dtype accepted");

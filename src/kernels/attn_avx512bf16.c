@@ -100,7 +100,115 @@ static void pv_bf16(const void *Pv, int ldp, int nq, const void *Vv, size_t ldv,
         }
 }
 
+/* Decode scores over the LM's bf16 cache in bf16 precision: vdpbf16ps straight on
+ * the cached K rows (q holds bf16 values, so converting it is exact). Per head
+ * and 16 keys: one accumulator per key over the head dims, one hsum16. The
+ * AVX-512 version widened K to f32 through an L1 buffer first (twice the
+ * products, plus the stores). Other cases go to that version. */
+static void (*dot_rows_avx512)(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d,
+                               int rb, float scale, float *s, size_t lds);
+
+static void dot_rows_bf16(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d, int rb,
+                          float scale, float *s, size_t lds) {
+    if (kdt != DT_BF16 || !rb || d % 32 || d > 1024 || G > DEC_G) {
+        dot_rows_avx512(q, G, K, ldk, kdt, n, d, rb, scale, s, lds);
+        return;
+    }
+    bf16_t qb[DEC_G * 1024] __attribute__((aligned(64)));
+    for (int i = 0; i < G * d; i += 16) _mm256_store_si256((__m256i *)(qb + i), cvt16_bf16(_mm512_loadu_ps(q + i)));
+    const bf16_t *Kb = K;
+    __m512 sc = _mm512_set1_ps(scale);
+    for (int j0 = 0; j0 < n; j0 += 16) {
+        int nj = n - j0 < 16 ? n - j0 : 16;
+        const bf16_t *r0 = Kb + (size_t)j0 * ldk;
+        size_t step[16]; /* row offsets; rows past n repeat row 0 (read, never stored) */
+        for (int jj = 0; jj < 16; jj++) step[jj] = jj < nj ? (size_t)jj * ldk : 0;
+        for (int g = 0; g < G; g++) {
+            __m512 part[16];
+            for (int jj = 0; jj < 16; jj++) part[jj] = _mm512_setzero_ps();
+            for (int c = 0; c < d; c += 32) {
+                __m512bh qv = (__m512bh)_mm512_load_si512(qb + (size_t)g * d + c);
+#pragma GCC unroll 16
+                for (int jj = 0; jj < 16; jj++)
+                    part[jj] = _mm512_dpbf16_ps(part[jj], qv, (__m512bh)_mm512_loadu_si512(r0 + step[jj] + c));
+            }
+            _mm512_mask_storeu_ps(s + g * lds + j0, (__mmask16)((1u << nj) - 1), _mm512_mul_ps(hsum16(part), sc));
+        }
+    }
+}
+
+/* Decode P.V over the bf16 cache in bf16 precision: vdpbf16ps on pairs of keys.
+ * unpacklo/hi_epi16 interleave two V rows within 128-bit lanes, so accumulator
+ * lane order is permuted (lo: dims 8L..8L+3 of lane L, hi: 8L+4..8L+7); the
+ * permutation is undone once per 64 dims at the end, not per key. */
+static void (*axpy_rows_avx512)(const float *p, size_t ldp, int G, const void *V, size_t ldv, dots_dtype vdt, int n,
+                                int d, int rb, float *acc);
+
+#define AXPY_KEYS 512 /* p converted to bf16 pairs this many keys at a time */
+
+AINL void axpy_bf16_T(const int G, const float *p, size_t ldp, const bf16_t *V, size_t ldv, int n, int d, float *acc) {
+    bf16_t pb[DEC_G][AXPY_KEYS + 32] __attribute__((aligned(64)));
+    const __m512i lo_idx = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i hi_idx = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (int j0 = 0; j0 < n; j0 += AXPY_KEYS) {
+        int nk = n - j0 < AXPY_KEYS ? n - j0 : AXPY_KEYS;
+        for (int g = 0; g < G; g++) {
+            for (int j = 0; j < nk; j += 16) {
+                __mmask16 m = (__mmask16)(nk - j >= 16 ? 0xffff : (1u << (nk - j)) - 1);
+                _mm256_store_si256((__m256i *)(pb[g] + j), cvt16_bf16(_mm512_maskz_loadu_ps(m, p + g * ldp + j0 + j)));
+            }
+        }
+        for (int c = 0; c < d; c += 64) {
+            __m512 a[DEC_G][4];
+            for (int g = 0; g < G; g++)
+                for (int x = 0; x < 4; x++) a[g][x] = _mm512_setzero_ps();
+            const bf16_t *v = V + (size_t)j0 * ldv + c;
+            for (int j = 0; j < nk; j += 2, v += 2 * ldv) {
+                __m512i r0a = _mm512_loadu_si512(v), r0b = _mm512_loadu_si512(v + 32);
+                __m512i r1a = _mm512_setzero_si512(), r1b = r1a; /* odd count: the missing key has p = 0, v = 0 */
+                if (j + 1 < nk) { r1a = _mm512_loadu_si512(v + ldv); r1b = _mm512_loadu_si512(v + ldv + 32); }
+                __m512bh b[4] = {(__m512bh)_mm512_unpacklo_epi16(r0a, r1a), (__m512bh)_mm512_unpackhi_epi16(r0a, r1a),
+                                 (__m512bh)_mm512_unpacklo_epi16(r0b, r1b), (__m512bh)_mm512_unpackhi_epi16(r0b, r1b)};
+#pragma GCC unroll 6
+                for (int g = 0; g < G; g++) {
+                    __m512bh pp = bcast_pair(pb[g] + j);
+#pragma GCC unroll 4
+                    for (int x = 0; x < 4; x++) a[g][x] = _mm512_dpbf16_ps(a[g][x], pp, b[x]);
+                }
+            }
+            for (int g = 0; g < G; g++)
+                for (int h = 0; h < 2; h++) { /* 32 dims from the (lo, hi) pair 2h, 2h+1 */
+                    float *o = acc + (size_t)g * d + c + 32 * h;
+                    __m512 n0 = _mm512_permutex2var_ps(a[g][2 * h], lo_idx, a[g][2 * h + 1]);
+                    __m512 n1 = _mm512_permutex2var_ps(a[g][2 * h], hi_idx, a[g][2 * h + 1]);
+                    _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), n0));
+                    _mm512_storeu_ps(o + 16, _mm512_add_ps(_mm512_loadu_ps(o + 16), n1));
+                }
+        }
+    }
+}
+
+static void axpy_rows_bf16(const float *p, size_t ldp, int G, const void *V, size_t ldv, dots_dtype vdt, int n, int d,
+                           int rb, float *acc) {
+    if (vdt != DT_BF16 || !rb || d % 64 || G < 1 || G > DEC_G) {
+        axpy_rows_avx512(p, ldp, G, V, ldv, vdt, n, d, rb, acc);
+        return;
+    }
+    switch (G) {
+    case 1: axpy_bf16_T(1, p, ldp, V, ldv, n, d, acc); break;
+    case 2: axpy_bf16_T(2, p, ldp, V, ldv, n, d, acc); break;
+    case 3: axpy_bf16_T(3, p, ldp, V, ldv, n, d, acc); break;
+    case 4: axpy_bf16_T(4, p, ldp, V, ldv, n, d, acc); break;
+    case 5: axpy_bf16_T(5, p, ldp, V, ldv, n, d, acc); break;
+    default: axpy_bf16_T(6, p, ldp, V, ldv, n, d, acc); break;
+    }
+}
+
 void kops_fill_attn_avx512bf16(kern_ops *o) {
     o->qk[1] = qk_bf16;
     o->pv[1] = pv_bf16;
+    dot_rows_avx512 = o->dot_rows; /* filled by the AVX-512 level just before */
+    o->dot_rows = dot_rows_bf16;
+    axpy_rows_avx512 = o->axpy_rows;
+    o->axpy_rows = axpy_rows_bf16;
 }

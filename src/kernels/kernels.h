@@ -42,6 +42,14 @@ dots_isa isa_select(dots_isa isa);
 int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt,
               const void *bias, dots_dtype bdt, float *y, int N);
 
+/* Several linears over the same x (q/k/v, gate/up): part p computes
+ * y = x @ W^T + bias with its own W [N, K] (dtype wdt) and bias (dtype bdt, may be
+ * NULL). One activation conversion and one pass of the pool for all parts; each
+ * part gives the same result as k_linear. At most 4 parts; same returns as k_linear. */
+typedef struct dots_lin_part { const void *W; const void *bias; float *y; int N; } dots_lin_part;
+int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
+                   const dots_lin_part *parts, int n_parts);
+
 /* y[r,:] = x[r,:] * rsqrt(mean(x[r,:]^2) + eps) * w, for rows r < rows; y may equal x. */
 void k_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim);
 /* LayerNorm with weight and bias (both dtype wdt); y may equal x. */

@@ -83,71 +83,115 @@ static void conv_task(void *ctx, int t, int thread) {
     }
 }
 
-int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
-             dots_dtype bdt, float *y, int N) {
+/* Several parts share one activation conversion and one pass of the pool (a
+ * wake-up and a barrier each): decode runs ~200 GEMVs per token, and q/k/v or
+ * gate/up read the same input. */
+#define MAX_PARTS 4
+typedef struct {
+    lin_job j[MAX_PARTS];
+    int off[MAX_PARTS + 1];  /* first task of each part */
+} multi_job;
+
+static void multi_task(void *ctx, int t, int thread) {
+    const multi_job *m = ctx;
+    int p = 0;
+    while (t >= m->off[p + 1]) p++;
+    lin_task((void *)&m->j[p], t - m->off[p], thread);
+}
+
+int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
+                   const dots_lin_part *parts, int n_parts) {
     if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
-    if (bias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
-    if (M <= 0 || N <= 0) return 0;
+    if (n_parts < 1 || n_parts > MAX_PARTS) return -1;
+    int any_bias = 0;
+    size_t nbias = 0;
+    for (int p = 0; p < n_parts; p++) {
+        if (parts[p].N < 0 || !parts[p].y || !parts[p].W) return -1;
+        if (parts[p].bias) { any_bias = 1; nbias += (size_t)parts[p].N; }
+    }
+    if (any_bias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
+    if (M <= 0) return 0;
     if (K <= 0) { /* empty sums: y = bias */
-        for (int m = 0; m < M; m++)
-            if (bias) dtype_to_f32(bdt, bias, y + (size_t)m * N, (size_t)N);
-            else memset(y + (size_t)m * N, 0, (size_t)N * sizeof *y);
+        for (int p = 0; p < n_parts; p++)
+            for (int m = 0; m < M; m++) {
+                float *y = parts[p].y + (size_t)m * parts[p].N;
+                if (parts[p].bias) dtype_to_f32(bdt, parts[p].bias, y, (size_t)parts[p].N);
+                else memset(y, 0, (size_t)parts[p].N * sizeof *y);
+            }
         return 0;
     }
     const kern_ops *o = kops();
-    lin_job j;
-    memset(&j, 0, sizeof j);
-    j.tile = o->tile[wdt];
-    j.MR = o->mr[wdt];
-    j.NR = o->nr[wdt];
-    j.W = W;
-    j.wsz = dtype_size(wdt);
-    j.M = M; j.N = N; j.K = K; j.y = y;
     kact act = o->act[wdt];
 
-    /* scratch: converted activations, then the bias in f32 */
+    /* scratch: converted activations, then the biases in f32 */
     size_t lda = act == ACT_BF16 ? ((size_t)K + 31) / 32 * 32 : (size_t)K;
     size_t asz = act == ACT_BF16 ? 2 : 4;
     size_t abytes = act == ACT_F32 ? 0 : ((size_t)M * lda * asz + 63) / 64 * 64;
-    size_t bytes = abytes + (bias ? (size_t)N * sizeof(float) : 0);
+    size_t bytes = abytes + nbias * sizeof(float);
     char *scratch = NULL;
     if (bytes) {
         scratch = dots_alloc(bytes, "linear scratch", NULL);
         if (!scratch) return -1;
     }
     int T = pool_threads(pool);
-    if (act == ACT_F32) {
-        j.A = (const char *)x;
-    } else {
+    const char *A = (const char *)x;
+    if (act != ACT_F32) {
         conv_job c = {o, act, x, K, 0, M, scratch, lda};
         int nt = M < 4 * T ? M : 4 * T;
         c.rows_per_task = (M + nt - 1) / nt;
         pool_run(M * (size_t)K >= 65536 ? pool : NULL, (M + c.rows_per_task - 1) / c.rows_per_task, conv_task, &c);
-        j.A = scratch;
+        A = scratch;
     }
-    j.lda = lda;
-    j.asz = asz;
-    if (bias) {
-        float *b = (float *)(scratch + abytes);
-        dtype_to_f32(bdt, bias, b, (size_t)N);
-        j.bias = b;
+    multi_job mj;
+    memset(&mj, 0, sizeof mj);
+    float *bias_f32 = (float *)(scratch + abytes);
+    int ntasks = 0;
+    for (int p = 0; p < n_parts; p++) {
+        lin_job *j = &mj.j[p];
+        int N = parts[p].N;
+        j->tile = o->tile[wdt];
+        j->MR = o->mr[wdt];
+        j->NR = o->nr[wdt];
+        j->W = parts[p].W;
+        j->wsz = dtype_size(wdt);
+        j->M = M; j->N = N; j->K = K; j->y = parts[p].y;
+        j->A = A; j->lda = lda; j->asz = asz;
+        if (parts[p].bias) {
+            dtype_to_f32(bdt, parts[p].bias, bias_f32, (size_t)N);
+            j->bias = bias_f32;
+            bias_f32 += N;
+        }
+        mj.off[p] = ntasks;
+        if (N == 0) { mj.off[p + 1] = ntasks; continue; }
+        /* blocking */
+        int nchunks = (K + KC_MAX - 1) / KC_MAX;
+        j->kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
+        int NB = (int)(PANEL_BYTES / ((size_t)j->kc * j->wsz)) / j->NR * j->NR;
+        if (NB < j->NR) NB = j->NR;
+        j->MB = M > MB_ROWS ? MB_ROWS / j->MR * j->MR : M;
+        j->n_mb = (M + j->MB - 1) / j->MB;
+        /* enough tasks for the pool to balance (GEMV: split N finely) */
+        while (NB > j->NR && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)8 * T)
+            NB = (NB / 2 + j->NR - 1) / j->NR * j->NR;
+        j->NB = NB;
+        j->n_nb = (N + NB - 1) / NB;
+        /* the operand streamed again for every block of the other should be the one
+         * that stays in L3: W when A is bigger (fc2 at M = 4096: A is 35 MB) */
+        j->a_major = (double)M * K * asz > (double)N * K * j->wsz;
+        ntasks += j->n_nb * j->n_mb;
+        mj.off[p + 1] = ntasks;
     }
-
-    /* blocking */
-    int nchunks = (K + KC_MAX - 1) / KC_MAX;
-    j.kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
-    int NB = (int)(PANEL_BYTES / ((size_t)j.kc * j.wsz)) / j.NR * j.NR;
-    if (NB < j.NR) NB = j.NR;
-    j.MB = M > MB_ROWS ? MB_ROWS / j.MR * j.MR : M;
-    j.n_mb = (M + j.MB - 1) / j.MB;
-    /* enough tasks for the pool to balance (GEMV: split N finely) */
-    while (NB > j.NR && (size_t)j.n_mb * ((N + NB - 1) / NB) < (size_t)8 * T) NB = (NB / 2 + j.NR - 1) / j.NR * j.NR;
-    j.NB = NB;
-    j.n_nb = (N + NB - 1) / NB;
-    /* the operand streamed again for every block of the other should be the one
-     * that stays in L3: W when A is bigger (fc2 at M = 4096: A is 35 MB) */
-    j.a_major = (double)M * K * asz > (double)N * K * j.wsz;
-    pool_run(pool, j.n_nb * j.n_mb, lin_task, &j);
+    for (int p = n_parts + 1; p <= MAX_PARTS; p++) mj.off[p] = ntasks;
+    pool_run(pool, ntasks, multi_task, &mj);
     dots_free(scratch);
     return 0;
+}
+
+int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
+             dots_dtype bdt, float *y, int N) {
+    if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
+    if (bias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
+    if (N <= 0) return 0;
+    dots_lin_part part = {W, bias, y, N};
+    return k_linear_multi(pool, x, M, K, wdt, bdt, &part, 1);
 }

@@ -192,6 +192,33 @@ static dots_status linear(dots_pool *pool, const float *x, int M, int K, const s
 }
 #define LIN(...) do { dots_status s_ = linear(__VA_ARGS__, e); if (s_) return s_; } while (0)
 
+/* Linears that share their input (q/k/v, gate/up) in one k_linear_multi call when
+ * their dtypes agree: one pass of the pool instead of one per matrix (decode). */
+static dots_status linear_group(dots_pool *pool, const float *x, int M, int K, const st_tensor *const *W,
+                                const st_tensor *const *B, float *const *Y, const int *N, int n, dots_error *e) {
+    dots_lin_part parts[4];
+    dots_dtype bdt = DT_F32;
+    int same = n <= 4;
+    for (int i = 0; i < n && same; i++) {
+        if (W[i]->dtype != W[0]->dtype) same = 0;
+        if (B[i] && bdt == DT_F32) bdt = B[i]->dtype; /* the first bias decides; all must agree */
+        parts[i] = (dots_lin_part){W[i]->data, B[i] ? B[i]->data : NULL, Y[i], N[i]};
+    }
+    for (int i = 0; i < n && same; i++)
+        if (B[i] && B[i]->dtype != bdt) same = 0;
+    if (same) {
+        if (k_linear_multi(pool, x, M, K, W[0]->dtype, bdt, parts, n) != 0)
+            return dots_fail(e, DOTS_E_NOMEM, "out of memory for the scratch of %s (%d rows); try a smaller prefill "
+                             "chunk", W[0]->name, M);
+        return DOTS_OK;
+    }
+    for (int i = 0; i < n; i++) {
+        dots_status st = linear(pool, x, M, K, W[i], B[i], Y[i], N[i], e);
+        if (st) return st;
+    }
+    return DOTS_OK;
+}
+
 /* NeoX rotation of every head of n rows: pairs (j, j + d/2). */
 static void rope(float *x, int n, int heads, int hd, size_t ld, const float *cosb, const float *sinb) {
     int h2 = hd / 2;
@@ -218,6 +245,7 @@ static dots_status run_chunk(const dots_lm *lm, dots_lm_state *s, dots_pool *poo
     const dots_text_config *c = &lm->c;
     int D = c->hidden_size, I = c->intermediate_size, hd = c->head_dim, h2 = hd / 2, p0 = s->pos;
     size_t row = (size_t)lm->kvdim * dtype_size(lm->kv_dtype);
+    dots_status st;
     for (int r = 0; r < n; r++)
         for (int j = 0; j < h2; j++) {
             float a = (float)(p0 + r) * lm->inv_freq[j]; /* f32 product, as transformers */
@@ -228,9 +256,12 @@ static dots_status run_chunk(const dots_lm *lm, dots_lm_state *s, dots_pool *poo
         const lm_layer *L = &lm->layers[l];
         char *kc = (char *)s->kc + (size_t)l * s->cap * row, *vc = (char *)s->vc + (size_t)l * s->cap * row;
         k_rmsnorm(s->x, L->in_norm->data, L->in_norm->dtype, c->rms_norm_eps, s->xn, n, D);
-        LIN(pool, s->xn, n, D, L->qw, L->qb, s->q, lm->qdim);
-        LIN(pool, s->xn, n, D, L->kw, L->kb, s->k, lm->kvdim);
-        LIN(pool, s->xn, n, D, L->vw, L->vb, s->v, lm->kvdim);
+        {
+            const st_tensor *W[3] = {L->qw, L->kw, L->vw}, *B[3] = {L->qb, L->kb, L->vb};
+            float *Y[3] = {s->q, s->k, s->v};
+            int N[3] = {lm->qdim, lm->kvdim, lm->kvdim};
+            if ((st = linear_group(pool, s->xn, n, D, W, B, Y, N, 3, e))) return st;
+        }
         rope(s->q, n, c->num_attention_heads, hd, (size_t)lm->qdim, s->cosb, s->sinb);
         rope(s->k, n, c->num_key_value_heads, hd, (size_t)lm->kvdim, s->cosb, s->sinb);
         store_kv(kc + (size_t)p0 * row, lm->kv_dtype, s->k, (size_t)n * lm->kvdim);
@@ -252,8 +283,12 @@ static dots_status run_chunk(const dots_lm *lm, dots_lm_state *s, dots_pool *poo
         LIN(pool, s->att, n, lm->qdim, L->ow, NULL, s->xn, D);
         k_add(s->x, s->xn, (size_t)n * D);
         k_rmsnorm(s->x, L->post_norm->data, L->post_norm->dtype, c->rms_norm_eps, s->xn, n, D);
-        LIN(pool, s->xn, n, D, L->gate, NULL, s->g, I);
-        LIN(pool, s->xn, n, D, L->up, NULL, s->u, I);
+        {
+            const st_tensor *W[2] = {L->gate, L->up}, *B[2] = {NULL, NULL};
+            float *Y[2] = {s->g, s->u};
+            int N[2] = {I, I};
+            if ((st = linear_group(pool, s->xn, n, D, W, B, Y, N, 2, e))) return st;
+        }
         k_silu_mul(s->g, s->u, (size_t)n * I);
         LIN(pool, s->g, n, I, L->down, NULL, s->xn, D);
         k_add(s->x, s->xn, (size_t)n * D);

@@ -320,8 +320,17 @@ dots_status vision_forward(dots_vision *v, dots_pool *pool, const float *pixels,
         for (int r0 = 0; r0 < N; r0 += C) {
             int rows = N - r0 < C ? N - r0 : C;
             float *g = scr, *u = scr + (size_t)rows * F;
-            LIN("fc1", pool, nb + (size_t)r0 * E, rows, E, b->fc1->data, b->fc1->dtype, NULL, DT_F32, g, F);
-            LIN("fc3", pool, nb + (size_t)r0 * E, rows, E, b->fc3->data, b->fc3->dtype, NULL, DT_F32, u, F);
+            if (b->fc1->dtype == b->fc3->dtype) { /* one activation conversion and pool pass for both */
+                dots_lin_part parts[2] = {{b->fc1->data, NULL, g, F}, {b->fc3->data, NULL, u, F}};
+                if (k_linear_multi(pool, nb + (size_t)r0 * E, rows, E, b->fc1->dtype, DT_F32, parts, 2) != 0) {
+                    st = dots_fail(e, DOTS_E_NOMEM, "out of memory for linear-kernel scratch (vision fc1/fc3, %d "
+                                   "patches)", N);
+                    goto done;
+                }
+            } else {
+                LIN("fc1", pool, nb + (size_t)r0 * E, rows, E, b->fc1->data, b->fc1->dtype, NULL, DT_F32, g, F);
+                LIN("fc3", pool, nb + (size_t)r0 * E, rows, E, b->fc3->data, b->fc3->dtype, NULL, DT_F32, u, F);
+            }
             k_silu_mul(g, u, (size_t)rows * F);
             LIN("fc2", pool, g, rows, F, b->fc2->data, b->fc2->dtype, NULL, DT_F32, qb + (size_t)r0 * E, E);
         }
