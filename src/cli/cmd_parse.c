@@ -162,9 +162,16 @@ static dots_status do_page(dots_engine *eng, const parse_opts *o, progress *pr, 
         if (!o->quiet && (L.filtered || L.n_clamped || L.n_bad_bbox)) {
             if (pr->tty) fputc('\n', stderr);
             fprintf(stderr, "dotsocr: %s: ", save_name);
-            if (L.filtered) fprintf(stderr, "the model's JSON was broken and has been repaired (%s); ", L.note[0] ? L.note : "nothing to do");
-            if (L.n_clamped) fprintf(stderr, "%d box%s outside the page clamped; ", L.n_clamped, L.n_clamped == 1 ? "" : "es");
-            if (L.n_bad_bbox) fprintf(stderr, "%d cell%s without a usable bbox; ", L.n_bad_bbox, L.n_bad_bbox == 1 ? "" : "s");
+            const char *sep = "";
+            if (L.filtered) {
+                fprintf(stderr, "the model's JSON was broken and has been repaired (%s)", L.note[0] ? L.note : "nothing to do");
+                sep = "; ";
+            }
+            if (L.n_clamped) {
+                fprintf(stderr, "%s%d box%s outside the page clamped", sep, L.n_clamped, L.n_clamped == 1 ? "" : "es");
+                sep = "; ";
+            }
+            if (L.n_bad_bbox) fprintf(stderr, "%s%d cell%s without a usable bbox", sep, L.n_bad_bbox, L.n_bad_bbox == 1 ? "" : "s");
             fputs("\n", stderr);
         }
         json_object_object_add(rec, "clamped_cells", json_object_new_int(L.n_clamped));
