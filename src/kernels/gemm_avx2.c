@@ -15,12 +15,6 @@ AINL __m256 load8_w(const void *w, dots_dtype dt, size_t i) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-AINL float w_at(const void *w, dots_dtype dt, size_t i) {
-    if (dt == DT_F32) return ((const float *)w)[i];
-    if (dt == DT_F16) return f16_to_f32(((const f16_t *)w)[i]);
-    return bf16_to_f32(((const bf16_t *)w)[i]);
-}
-
 AINL float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -50,25 +44,15 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
     for (int i = 0; i < MRc; i++)
         for (int j = 0; j < nr; j++) {
             float s = hsum8(c[i][j]);
-            for (int kk = k; kk < kc; kk++) s += A[i * lda + kk] * w_at(W, dt, wo[j] + kk); /* K tail */
+            for (int kk = k; kk < kc; kk++) s += A[i * lda + kk] * kern_w_at(W, dt, wo[j] + kk); /* K tail */
             if (bias) s += bias[j];
             C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
         }
 }
 
-#define TILE_DT(name, dt) \
-    static void name(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C, \
-                     size_t ldc, int acc, const float *bias) { \
-        switch (mr) { \
-        case 1: tile_T(1, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        case 2: tile_T(2, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        case 3: tile_T(3, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        default: tile_T(4, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        } \
-    }
-TILE_DT(tile_f32, DT_F32)
-TILE_DT(tile_f16, DT_F16)
-TILE_DT(tile_bf16w, DT_BF16)
+GEMM_TILE_BY_MR(tile_f32, DT_F32)
+GEMM_TILE_BY_MR(tile_f16, DT_F16)
+GEMM_TILE_BY_MR(tile_bf16w, DT_BF16)
 
 void kops_fill_avx2(kern_ops *o) {
     o->tile[DT_F32] = tile_f32; o->act[DT_F32] = ACT_F32;

@@ -43,19 +43,9 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
     store_tile4x4(hsum16(c), MRc, nr, C, ldc, accumulate, bias);
 }
 
-#define TILE_DT(name, dt) \
-    static void name(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C, \
-                     size_t ldc, int acc, const float *bias) { \
-        switch (mr) { \
-        case 1: tile_T(1, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        case 2: tile_T(2, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        case 3: tile_T(3, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        default: tile_T(4, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        } \
-    }
-TILE_DT(tile_f32, DT_F32)
-TILE_DT(tile_f16, DT_F16)
-TILE_DT(tile_bf16w, DT_BF16)
+GEMM_TILE_BY_MR(tile_f32, DT_F32)
+GEMM_TILE_BY_MR(tile_f16, DT_F16)
+GEMM_TILE_BY_MR(tile_bf16w, DT_BF16)
 
 void kops_fill_avx512(kern_ops *o) {
     o->tile[DT_F32] = tile_f32; o->act[DT_F32] = ACT_F32;

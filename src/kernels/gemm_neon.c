@@ -11,12 +11,6 @@ AINL float32x4_t load4_w(const void *w, dots_dtype dt, size_t i) {
     return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16((const uint16_t *)w + i), 16));
 }
 
-AINL float w_at(const void *w, dots_dtype dt, size_t i) {
-    if (dt == DT_F32) return ((const float *)w)[i];
-    if (dt == DT_F16) return f16_to_f32(((const f16_t *)w)[i]);
-    return bf16_to_f32(((const bf16_t *)w)[i]);
-}
-
 AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda, const void *W, size_t ldw, int nr,
                  int kc, float *C, size_t ldc, int accumulate, const float *bias) {
     size_t wo[4];
@@ -39,25 +33,15 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
     for (int i = 0; i < MRc; i++)
         for (int j = 0; j < nr; j++) {
             float s = vaddvq_f32(c[i][j]);
-            for (int kk = k; kk < kc; kk++) s += A[i * lda + kk] * w_at(W, dt, wo[j] + kk); /* K tail */
+            for (int kk = k; kk < kc; kk++) s += A[i * lda + kk] * kern_w_at(W, dt, wo[j] + kk); /* K tail */
             if (bias) s += bias[j];
             C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
         }
 }
 
-#define TILE_DT(name, dt) \
-    static void name(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C, \
-                     size_t ldc, int acc, const float *bias) { \
-        switch (mr) { \
-        case 1: tile_T(1, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        case 2: tile_T(2, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        case 3: tile_T(3, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        default: tile_T(4, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
-        } \
-    }
-TILE_DT(tile_f32, DT_F32)
-TILE_DT(tile_f16, DT_F16)
-TILE_DT(tile_bf16w, DT_BF16)
+GEMM_TILE_BY_MR(tile_f32, DT_F32)
+GEMM_TILE_BY_MR(tile_f16, DT_F16)
+GEMM_TILE_BY_MR(tile_bf16w, DT_BF16)
 
 void kops_fill_neon(kern_ops *o) {
     o->tile[DT_F32] = tile_f32; o->act[DT_F32] = ACT_F32;

@@ -4,21 +4,13 @@
 #include "kernels/kern_impl.h"
 #include "kernels/attn_loops.h"
 
-static inline float ld_w(const void *w, dots_dtype dt, size_t i) {
-    switch (dt) {
-    case DT_BF16: return bf16_to_f32(((const bf16_t *)w)[i]);
-    case DT_F16: return f16_to_f32(((const f16_t *)w)[i]);
-    default: return ((const float *)w)[i];
-    }
-}
-
 static void tile_generic(dots_dtype wdt, const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr,
                          int kc, float *C, size_t ldc, int accumulate, const float *bias) {
     const float *a = A;
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) {
             float s = 0;
-            for (int k = 0; k < kc; k++) s += a[i * lda + k] * ld_w(W, wdt, j * ldw + k);
+            for (int k = 0; k < kc; k++) s += a[i * lda + k] * kern_w_at(W, wdt, j * ldw + k);
             if (bias) s += bias[j];
             C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
         }

@@ -57,6 +57,27 @@ typedef struct kern_ops {
     void (*erf)(const float *x, float *y, size_t n); /* NULL: erff (used by tests) */
 } kern_ops;
 
+/* One weight element as f32, whatever its stored dtype (F32, F16 or BF16):
+ * the scalar reference and the SIMD tiles' K tails read weights through this. */
+static inline float kern_w_at(const void *w, dots_dtype dt, size_t i) {
+    if (dt == DT_BF16) return bf16_to_f32(((const bf16_t *)w)[i]);
+    if (dt == DT_F16) return f16_to_f32(((const f16_t *)w)[i]);
+    return ((const float *)w)[i];
+}
+
+/* Defines `name` as a gemm_tile_fn that calls the including file's
+ * tile_T(MRc, dt, ...) with MRc (1..4) and dt as compile-time constants. */
+#define GEMM_TILE_BY_MR(name, dt) \
+    static void name(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C, \
+                     size_t ldc, int acc, const float *bias) { \
+        switch (mr) { \
+        case 1: tile_T(1, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
+        case 2: tile_T(2, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
+        case 3: tile_T(3, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
+        default: tile_T(4, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); break; \
+        } \
+    }
+
 /* The table for the active ISA (dispatch.c). */
 const kern_ops *kops(void);
 

@@ -2,15 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kernels/kernels.h"
-
-static float load_w(const void *w, dots_dtype dt, size_t i) {
-    switch (dt) {
-    case DT_BF16: return bf16_to_f32(((const bf16_t *)w)[i]);
-    case DT_F16: return f16_to_f32(((const f16_t *)w)[i]);
-    default: return ((const float *)w)[i];
-    }
-}
+#include "kernels/kern_impl.h"
 
 static float round_bf16(float x) { return bf16_to_f32(f32_to_bf16(x)); }
 
@@ -22,8 +14,8 @@ void ref_linear(const float *x, int M, int K, const void *W, dots_dtype wdt, con
         for (int n = 0; n < N; n++) {
             float s = 0;
             size_t base = (size_t)n * K;
-            for (int k = 0; k < K; k++) s += (rb ? round_bf16(xm[k]) : xm[k]) * load_w(W, wdt, base + k);
-            if (bias) s += load_w(bias, bdt, (size_t)n);
+            for (int k = 0; k < K; k++) s += (rb ? round_bf16(xm[k]) : xm[k]) * kern_w_at(W, wdt, base + k);
+            if (bias) s += kern_w_at(bias, bdt, (size_t)n);
             y[(size_t)m * N + n] = s;
         }
     }
@@ -36,7 +28,7 @@ void ref_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float
         double ss = 0;
         for (int i = 0; i < dim; i++) ss += (double)xr[i] * xr[i];
         float inv = (float)(1.0 / sqrt(ss / dim + eps));
-        for (int i = 0; i < dim; i++) yr[i] = xr[i] * inv * load_w(w, wdt, (size_t)i);
+        for (int i = 0; i < dim; i++) yr[i] = xr[i] * inv * kern_w_at(w, wdt, (size_t)i);
     }
 }
 
@@ -50,7 +42,7 @@ void ref_layernorm(const float *x, const void *w, const void *b, dots_dtype wdt,
         for (int i = 0; i < dim; i++) { double d = xr[i] - mean; var += d * d; }
         var /= dim;
         float inv = (float)(1.0 / sqrt(var + eps)), mu = (float)mean;
-        for (int i = 0; i < dim; i++) yr[i] = (xr[i] - mu) * inv * load_w(w, wdt, (size_t)i) + load_w(b, wdt, (size_t)i);
+        for (int i = 0; i < dim; i++) yr[i] = (xr[i] - mu) * inv * kern_w_at(w, wdt, (size_t)i) + kern_w_at(b, wdt, (size_t)i);
     }
 }
 
@@ -91,7 +83,7 @@ int ref_attention(const dots_attn *a) {
                 size_t ko = (size_t)j * a->ldk + (size_t)kh * d, vo = (size_t)j * a->ldv + (size_t)kh * d;
                 float s = 0;
                 for (int c = 0; c < d; c++) {
-                    float kv = load_w(a->k, a->kv_dtype, ko + c);
+                    float kv = kern_w_at(a->k, a->kv_dtype, ko + c);
                     s += qv[c] * (bf ? round_bf16(kv) : kv);
                 }
                 s *= a->scale;
@@ -100,7 +92,7 @@ int ref_attention(const dots_attn *a) {
                 l = l * corr + p;
                 float pw = bf ? round_bf16(p) : p;
                 for (int c = 0; c < d; c++) {
-                    float vv = load_w(a->v, a->kv_dtype, vo + c);
+                    float vv = kern_w_at(a->v, a->kv_dtype, vo + c);
                     acc[c] = acc[c] * corr + pw * (bf ? round_bf16(vv) : vv);
                 }
                 m = mn;
