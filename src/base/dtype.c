@@ -1,14 +1,29 @@
 #include "base/dtype.h"
 #include <math.h>
 
-static const struct { const char *name; size_t size; } k_types[DT_COUNT] = {
-    [DT_F32] = {"F32", 4},  [DT_F16] = {"F16", 2}, [DT_BF16] = {"BF16", 2},
-    [DT_F64] = {"F64", 8},  [DT_I64] = {"I64", 8}, [DT_I32] = {"I32", 4},
-    [DT_I16] = {"I16", 2},  [DT_I8] = {"I8", 1},   [DT_U8] = {"U8", 1},
-    [DT_BOOL] = {"BOOL", 1},
+/* size: bytes of an element (plain types) or of a block (quantized ones). */
+static const struct { const char *name; size_t size; int block; } k_types[DT_COUNT] = {
+    [DT_F32] = {"F32", 4, 1},  [DT_F16] = {"F16", 2, 1}, [DT_BF16] = {"BF16", 2, 1},
+    [DT_F64] = {"F64", 8, 1},  [DT_I64] = {"I64", 8, 1}, [DT_I32] = {"I32", 4, 1},
+    [DT_I16] = {"I16", 2, 1},  [DT_I8] = {"I8", 1, 1},   [DT_U8] = {"U8", 1, 1},
+    [DT_BOOL] = {"BOOL", 1, 1},
+    [DT_Q8_0] = {"Q8_0", 34, 32}, [DT_Q4_K] = {"Q4_K", 144, 256},
 };
 
-size_t dtype_size(dots_dtype t) { return (unsigned)t < DT_COUNT ? k_types[t].size : 0; }
+size_t dtype_size(dots_dtype t) {
+    return (unsigned)t < DT_COUNT && k_types[t].block == 1 ? k_types[t].size : 0;
+}
+int dtype_block_elems(dots_dtype t) { return (unsigned)t < DT_COUNT ? k_types[t].block : 0; }
+size_t dtype_block_bytes(dots_dtype t) { return (unsigned)t < DT_COUNT ? k_types[t].size : 0; }
+
+uint64_t dtype_row_bytes(dots_dtype t, uint64_t n) {
+    if ((unsigned)t >= DT_COUNT) return 0;
+    uint64_t blk = (uint64_t)k_types[t].block, bytes = k_types[t].size;
+    if (n % blk) return 0;
+    uint64_t nb = n / blk;
+    if (nb > (UINT64_C(1) << 62) / bytes) return 0;
+    return nb * bytes;
+}
 const char *dtype_name(dots_dtype t) { return (unsigned)t < DT_COUNT ? k_types[t].name : "?"; }
 
 int dtype_from_name(const char *name) {

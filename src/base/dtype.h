@@ -7,10 +7,24 @@
 
 typedef enum dots_dtype {
     DT_F32 = 0, DT_F16, DT_BF16, DT_F64, DT_I64, DT_I32, DT_I16, DT_I8, DT_U8, DT_BOOL,
+    /* Block-quantized weight types, bit-compatible with ggml's of the same name
+     * (GGUF). Only whole blocks exist: rows of these types have a multiple of
+     * dtype_block_elems() elements. Layouts: src/base/quant.h. */
+    DT_Q8_0,  /* 32 elements: f16 scale d, 32 x int8          -> 34 bytes  */
+    DT_Q4_K,  /* 256 elements: f16 d, f16 dmin, 12 B scales, 128 B nibbles -> 144 bytes */
     DT_COUNT
 } dots_dtype;
 
+/* Bytes of one element; 0 for block-quantized types (use dtype_row_bytes). */
 size_t dtype_size(dots_dtype t);
+/* 1 for plain types, 32 for Q8_0, 256 for Q4_K. */
+int dtype_block_elems(dots_dtype t);
+/* Bytes of one block (= dtype_size for plain types). */
+size_t dtype_block_bytes(dots_dtype t);
+static inline int dtype_is_quant(dots_dtype t) { return t == DT_Q8_0 || t == DT_Q4_K; }
+/* Bytes of n elements of type t, or 0 if n is not a whole number of blocks or
+ * the size does not fit in 62 bits (callers treat 0 for n > 0 as an error). */
+uint64_t dtype_row_bytes(dots_dtype t, uint64_t n);
 /* safetensors spelling: "F32", "BF16", ... */
 const char *dtype_name(dots_dtype t);
 /* Returns -1 when the name is unknown. */

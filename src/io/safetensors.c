@@ -115,7 +115,7 @@ dots_status st_parse(const void *buf, size_t size, const char *label, st_file **
             FAIL("%s: tensor '%s' must have \"dtype\", \"shape\" and \"data_offsets\"", label, key);
         if (!json_object_is_type(jd, json_type_string)) FAIL("%s: tensor '%s': dtype is not a string", label, key);
         int dt = dtype_from_name(json_object_get_string(jd));
-        if (dt < 0)
+        if (dt < 0 || dtype_is_quant((dots_dtype)dt))
             FAIL("%s: tensor '%s' has unsupported dtype \"%s\" (supported: F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL)",
                  label, key, json_object_get_string(jd));
         t->dtype = (dots_dtype)dt;
