@@ -12,6 +12,7 @@
 #include "dotsocr.h"
 #include "image/image.h"
 #include "io/checkpoint.h"
+#include "kernels/kernels.h"
 #include "model/lm.h"
 #include "model/sampler.h"
 #include "model/vision.h"
@@ -19,6 +20,7 @@
 
 struct dots_engine {
     dots_ckpt *ck;
+    const char *lm_dtype;       /* stored type of the LM weights, for dots_engine_get_info */
     dots_vision *vis;
     dots_lm *lm;
     dots_tokenizer *tok;
@@ -77,6 +79,8 @@ dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, do
     g->prefill_chunk = opts->prefill_chunk > 0 ? opts->prefill_chunk : 512;
     g->vision_batch = opts->vision_batch_patches;
     if (!(g->pool = pool_create(opts->threads, e))) { st = e ? e->code : DOTS_E_NOMEM; goto fail; }
+    const st_tensor *w = ckpt_find(g->ck, "model.embed_tokens.weight");
+    g->lm_dtype = w ? dtype_name(w->dtype) : "?";
     *out = g;
     return DOTS_OK;
 fail:
@@ -90,28 +94,60 @@ void dots_gen_result_free(dots_gen_result *res) {
     res->text = NULL;
 }
 
+/* ------------------------------------------------------------- progress */
+
+/* The caller's progress/cancel hook (dots_gen_opts.on_progress); cancelled sticks once set. */
+typedef struct progress_hook {
+    const dots_gen_opts *o;
+    double t0;
+    long vis_done, vis_total;   /* vision blocks run / to run over all micro-batches */
+    int cancelled;
+} progress_hook;
+
+static int report(progress_hook *h, dots_phase phase, long done, long total) {
+    if (h->o->on_progress && !h->cancelled) {
+        dots_progress p = {phase, done, total, dots_now() - h->t0};
+        if (h->o->on_progress(h->o->user, &p)) h->cancelled = 1;
+    }
+    return h->cancelled;
+}
+
+/* vision_forward's stage hook: one report per finished block (a cancel is honoured after
+ * the micro-batch, as vision_forward cannot stop half way). */
+static void on_vision_stage(void *user, const char *name, const float *data, int rows, int cols) {
+    (void)data; (void)rows; (void)cols;
+    progress_hook *h = user;
+    if (strncmp(name, "block", 5) || !strstr(name, ".out")) return;
+    report(h, DOTS_PHASE_VISION, ++h->vis_done, h->vis_total);
+}
+
 /* ---------------------------------------------------------- vision step */
 
 /* Runs images [i0, i1) of the packed batch; pix_off/tok_off: their first patch/token. */
 static dots_status vision_range(dots_engine *g, const dots_patches *p, int i0, int i1, size_t pix_off, size_t tok_off,
-                                float *vt, dots_error *e) {
+                                float *vt, progress_hook *h, dots_error *e) {
     int D = vision_out_dim(g->vis);
     return vision_forward(g->vis, g->pool, p->pixels + pix_off * DOTS_PATCH_DIM, (const int (*)[3])(p->grid + i0),
-                          i1 - i0, vt + tok_off * D, NULL, NULL, e);
+                          i1 - i0, vt + tok_off * D, h->o->on_progress ? on_vision_stage : NULL, h, e);
 }
 
 /* The images in micro-batches of at most `budget` patches (consecutive images; one
  * image larger than that gets a call of its own). */
 static dots_status run_batches(dots_engine *g, const dots_patches *p, const int *ppi, int *batch_of, int budget,
-                               float *vt, dots_error *e) {
+                               float *vt, progress_hook *h, dots_error *e) {
     int n = p->n_images;
     image_plan_batches(ppi, n, budget, batch_of);
+    long n_batches = 0;
+    for (int i = 0; i < n; i++) n_batches += i == 0 || batch_of[i] != batch_of[i - 1];
+    h->vis_done = 0;
+    h->vis_total = n_batches * g->ck->config.vision.num_hidden_layers;
     size_t pix = 0, tok = 0;
     for (int i0 = 0; i0 < n;) {
+        if (h->cancelled) return DOTS_OK;  /* the caller sees h->cancelled */
         int i1 = i0;
         size_t np = 0;
         while (i1 < n && batch_of[i1] == batch_of[i0]) np += (size_t)ppi[i1++];
-        dots_status st = vision_range(g, p, i0, i1, pix, tok, vt, e);
+        dots_status st = vision_range(g, p, i0, i1, pix, tok, vt, h, e);
         if (st) return st;
         pix += np;
         tok += np / 4;
@@ -123,7 +159,8 @@ static dots_status run_batches(dots_engine *g, const dots_patches *p, const int 
 /* All images packed in one call (or in micro-batches of budget0 patches if > 0); on
  * DOTS_E_NOMEM, again in micro-batches of half as many patches, and so on, down to one
  * image per call. */
-static dots_status run_vision(dots_engine *g, const dots_patches *p, int budget0, float *vt, dots_error *e) {
+static dots_status run_vision(dots_engine *g, const dots_patches *p, int budget0, float *vt, progress_hook *h,
+                              dots_error *e) {
     int n = p->n_images, *ppi = malloc(sizeof(int) * (size_t)n * 2);
     if (!ppi) return dots_fail(e, DOTS_E_NOMEM, "out of memory planning vision micro-batches");
     int *batch_of = ppi + n, biggest = 0;
@@ -135,7 +172,7 @@ static dots_status run_vision(dots_engine *g, const dots_patches *p, int budget0
     dots_status st;
     for (;;) {
         if (budget < biggest) budget = biggest;
-        st = run_batches(g, p, ppi, batch_of, budget, vt, e);
+        st = run_batches(g, p, ppi, batch_of, budget, vt, h, e);
         if (st != DOTS_E_NOMEM || budget == biggest) break;
         budget /= 2;
         if (budget < biggest) budget = biggest;
@@ -222,6 +259,7 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
     tok_stream *ts = NULL;
     strbuf text = {0};
     double t0 = dots_now(), t1, t2, t3;
+    progress_hook hook = {&o, t0, 0, 0, 0};
 
     /* 1. prompt ids and the context check, before any compute */
     long vis_tokens = 0;
@@ -236,7 +274,7 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
         pad[i] = np / 4;
         vis_tokens += pad[i];
     }
-    if ((st = prompt_build_ids(g->tok, prompt_text, pad, n_images, &ids, &n_ids, e))) goto done;
+    if ((st = prompt_build_ids_sys(g->tok, o.system_prompt, prompt_text, pad, n_images, &ids, &n_ids, e))) goto done;
     long n_pad = 0;
     for (size_t i = 0; i < n_ids; i++) n_pad += ids[i] == g->imgpad_id;
     if (n_pad != vis_tokens) {
@@ -248,6 +286,7 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
     res->prompt_tokens = (int)n_ids;
 
     /* 2. pixels */
+    if (report(&hook, DOTS_PHASE_PREPROCESS, 0, n_images)) goto cancelled;
     if (n_images > 0) {
         if ((st = image_to_patches(images, n_images, minp, maxp, cfg->preproc.mean, cfg->preproc.std, &p, e))) goto done;
         res->input_width = p.resized[0][0];
@@ -269,7 +308,8 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
             goto done;
         }
         if (!(vt = dots_alloc(sizeof(float) * (size_t)vis_tokens * D, "the vision tokens", e))) { st = DOTS_E_NOMEM; goto done; }
-        if ((st = run_vision(g, &p, g->vision_batch, vt, e))) goto done;
+        if ((st = run_vision(g, &p, g->vision_batch, vt, &hook, e))) goto done;
+        if (hook.cancelled) goto cancelled;
     }
     dots_patches_free(&p);
     t2 = dots_now();
@@ -286,7 +326,11 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
     /* 5. prefill */
     if (!(logits = dots_alloc(sizeof(float) * (size_t)V, "the logits", e))) { st = DOTS_E_NOMEM; goto done; }
     if ((st = lm_state_new(g->lm, g->max_context, g->prefill_chunk, &s, e))) goto done;
-    if ((st = lm_forward(g->lm, s, g->pool, x, (int)n_ids, logits, 0, e))) goto done;
+    for (size_t r0 = 0; r0 < n_ids; r0 += (size_t)g->prefill_chunk) {  /* the chunks lm_forward would run */
+        if (report(&hook, DOTS_PHASE_PREFILL, (long)r0, (long)n_ids)) goto cancelled;
+        size_t m = n_ids - r0 < (size_t)g->prefill_chunk ? n_ids - r0 : (size_t)g->prefill_chunk;
+        if ((st = lm_forward(g->lm, s, g->pool, x + r0 * D, (int)m, r0 + m == n_ids ? logits : NULL, 0, e))) goto done;
+    }
     dots_free(x);
     x = NULL;
     t3 = dots_now();
@@ -297,6 +341,10 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
     if (!o.no_repetition_guard && (st = repguard_init(&guard, 0, 0, 0, e))) goto done;
     if (!(ts = tok_stream_new(g->tok, 1))) { st = dots_fail(e, DOTS_E_NOMEM, "out of memory for the text stream"); goto done; }
     for (int step = 0;; step++) {
+        if (report(&hook, DOTS_PHASE_DECODE, res->generated_tokens, o.max_new_tokens > 0 ? o.max_new_tokens : 0)) {
+            res->stop = DOTS_STOP_CALLBACK;
+            break;
+        }
         int t = sampler_pick(&smp, logits);
         if (o.on_step) o.on_step(o.user, step, logits, V, t);
         int eos = 0;
@@ -323,6 +371,10 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
         if ((st = emit(&text, piece, len, &o, &stop, e))) goto done;
     }
     res->seconds_decode = dots_now() - t3;
+    if (0) {
+    cancelled: /* before decoding: an empty answer, stopped by the caller */
+        res->stop = DOTS_STOP_CALLBACK;
+    }
     if (!text.buf && sb_add(&text, "", 0)) { st = dots_fail(e, DOTS_E_NOMEM, "out of memory"); goto done; }
     res->text = text.buf;
     text.buf = NULL;
@@ -339,4 +391,54 @@ done:
     free(ids);
     free(pad);
     return st;
+}
+
+/* ----------------------------------------------------------------- info */
+
+dots_status dots_engine_get_info(const dots_engine *g, dots_engine_info *info, dots_error *e) {
+    if (!g || !info || info->struct_size < sizeof(size_t))
+        return dots_fail(e, DOTS_E_ARG, "dots_engine_get_info: needs an engine and an info with struct_size set");
+    dots_engine_info v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = info->struct_size < sizeof v ? info->struct_size : sizeof v;
+    v.model_dir = g->ck->dir;
+    v.max_context = g->max_context;
+    v.min_pixels = g->ck->config.preproc.min_pixels;
+    v.max_pixels = g->ck->config.preproc.max_pixels;
+    v.patch_size = g->ck->config.preproc.patch_size;
+    v.merge_size = g->ck->config.preproc.merge_size;
+    v.dtype = g->lm_dtype;
+    v.isa = isa_name(isa_active());
+    v.threads = pool_threads(g->pool);
+    v.vocab_size = g->ck->config.text.vocab_size;
+    v.hidden_size = g->ck->config.text.hidden_size;
+    memcpy(info, &v, v.struct_size); /* an older caller's shorter struct gets its fields only */
+    return DOTS_OK;
+}
+
+dots_status dots_engine_input_size(const dots_engine *g, int width, int height, long min_pixels, long max_pixels,
+                                   int *input_width, int *input_height, int *vision_tokens, dots_error *e) {
+    if (!g) return dots_fail(e, DOTS_E_ARG, "dots_engine_input_size: no engine");
+    long minp = min_pixels > 0 ? min_pixels : g->ck->config.preproc.min_pixels;
+    long maxp = max_pixels > 0 ? max_pixels : g->ck->config.preproc.max_pixels;
+    int h = 0, w = 0, np = 0;
+    dots_status st = image_smart_resize(height, width, minp, maxp, &h, &w, e);
+    if (!st) st = image_patch_count(width, height, minp, maxp, &np, e);
+    if (st) return st;
+    if (input_width) *input_width = w;
+    if (input_height) *input_height = h;
+    if (vision_tokens) *vision_tokens = np / 4;
+    return DOTS_OK;
+}
+
+const char *dots_phase_name(dots_phase p) {
+    switch (p) {
+    case DOTS_PHASE_RENDER: return "render";
+    case DOTS_PHASE_PREPROCESS: return "preprocess";
+    case DOTS_PHASE_VISION: return "vision";
+    case DOTS_PHASE_PREFILL: return "prefill";
+    case DOTS_PHASE_DECODE: return "decode";
+    case DOTS_PHASE_POSTPROCESS: return "postprocess";
+    }
+    return "?";
 }
