@@ -409,18 +409,19 @@ json_object *doc_layout_repair(const char *response, char *note, size_t ns) {
 
 /* --------------------------------------------------------------- parse */
 
+long long doc_map_coord(double v, double scale, long long lim, int *clamped) {
+    double m = trunc(v / scale);   /* Python int(float(v) / scale) */
+    if (m < 0) { m = 0; *clamped = 1; }
+    if (m > (double)lim) { m = (double)lim; *clamped = 1; }
+    return (long long)m;
+}
+
 static int map_cell(json_object *cell, double sx, double sy, int ow, int oh, int *clamped) {
     double b[4];
     if (!raw_bbox(cell, b)) return 0;
     long long m[4];
     int c = 0;
-    for (int i = 0; i < 4; i++) {
-        double v = trunc(b[i] / (i % 2 ? sy : sx));   /* Python int(float(v) / scale) */
-        long long lim = i % 2 ? oh : ow;
-        if (v < 0) { v = 0; c = 1; }
-        if (v > (double)lim) { v = (double)lim; c = 1; }
-        m[i] = (long long)v;
-    }
+    for (int i = 0; i < 4; i++) m[i] = doc_map_coord(b[i], i % 2 ? sy : sx, i % 2 ? oh : ow, &c);
     json_object *bb = json_object_new_array();
     for (int i = 0; i < 4; i++) json_object_array_add(bb, json_object_new_int64(m[i]));
     json_object_object_add(cell, "bbox", bb);
