@@ -16,3 +16,10 @@ if(DOTS_DOC_PY AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/data/tiny-dots/config.jso
             ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_outputs)
   set_tests_properties(doc_parse_outputs PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
 endif()
+# The system turn of dots.mocr's general mode against the reference chat template (jinja2) + tokenizers.
+if(EXISTS "${DOTS_PYTHON}")
+  add_test(NAME doc_system_prompt
+    COMMAND ${DOTS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/py/test_system_prompt.py $<TARGET_FILE:dotsocr>
+            ${PROJECT_BINARY_DIR}/tokenizer-data/tokenizer.json ${DOTS_SHARED_DIR}/reference/dots.ocr/chat_template.json)
+  set_tests_properties(doc_system_prompt PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 120)
+endif()
