@@ -28,8 +28,6 @@ enum MHD_Result srv_reply(srv_conn *c, int status, const char *content_type, con
     MHD_destroy_response(r);
     c->answered = 1;
     srv_metrics_request(&c->srv->metrics, c->route, status);
-    if (status >= 400)
-        fprintf(stderr, "dotsocr: %s -> %d (%.2f s)\n", c->route, status, dots_now() - c->t0);
     return ok;
 }
 
@@ -43,6 +41,7 @@ enum MHD_Result srv_reply_error(srv_conn *c, int status, const char *type, const
     json_object_object_add(root, "error", err);
     size_t n;
     const char *s = json_object_to_json_string_length(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    fprintf(stderr, "dotsocr: %s -> %d after %.2f s: %.300s\n", c->route, status, dots_now() - c->t0, msg);
     enum MHD_Result ok = srv_reply(c, status, "application/json", s, n);
     json_object_put(root);
     return ok;
