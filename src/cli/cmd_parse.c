@@ -127,7 +127,7 @@ static void document_failed(const char *input, jsonl_store *js, const dots_error
     if (!js) return;
     json_object *rec = parse_record_new(0);
     if (!rec) return;
-    json_object_object_add(rec, "file_path", json_object_new_string(input));
+    if (parse_record_add_string(rec, "file_path", input)) fprintf(stderr, "dotsocr: out of memory recording %s\n", input);
     parse_record_error(rec, e);
     dots_error e2 = {0};
     if (jsonl_put(js, rec, &e2)) fprintf(stderr, "dotsocr: %s\n", e2.msg);
@@ -156,7 +156,8 @@ static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_d
         json_object_put(rec);
         return;
     }
-    if (!json_object_object_get_ex(rec, "file_path", NULL)) json_object_object_add(rec, "file_path", json_object_new_string(input));
+    if (!json_object_object_get_ex(rec, "file_path", NULL) && parse_record_add_string(rec, "file_path", input) && !st)
+        st = dots_fail(&e, DOTS_E_NOMEM, "out of memory building the record");
     if (st) {
         if (pr->tty) fputc('\n', stderr);
         fprintf(stderr, "dotsocr: %s page %d: %s\n", input, p + 1, e.msg);

@@ -6,13 +6,20 @@
 #include "base/error.h"
 #include "doc/outfile.h"
 
-/* json-c constructors return NULL on OOM; rec_add drops the value and remembers it. */
+/* json-c constructors return NULL on OOM; rec_add drops the value and remembers it
+ * (parse_write_page then fails with DOTS_E_NOMEM). One parse runs on one thread. */
 static int g_rec_oom;
 static void rec_add(json_object *rec, const char *key, json_object *v) {
-    if (!v || json_object_object_add(rec, key, v)) {
+    if (!rec || !v || json_object_object_add(rec, key, v)) {
         json_object_put(v);
         g_rec_oom = 1;
     }
+}
+
+int parse_record_add_string(json_object *rec, const char *key, const char *value) {
+    g_rec_oom = 0;
+    rec_add(rec, key, json_object_new_string(value));
+    return g_rec_oom ? -1 : 0;
 }
 
 json_object *parse_record_new(int page_no) {
@@ -40,25 +47,31 @@ static dots_status put_text(const char *dir, const char *name, const char *suffi
     return put_file(dir, name, suffix, text, strlen(text), rec, key, e);
 }
 
-/* The scene quads as JSON: [{"points": [[x, y] x4], "text": ...}]. */
+static void rec_push(json_object *arr, json_object *v) {
+    if (!arr || !v || json_object_array_add(arr, v)) {
+        json_object_put(v);
+        g_rec_oom = 1;
+    }
+}
+
+/* The scene quads as JSON: [{"points": [[x, y] x4], "text": ...}]; NULL on OOM. */
 static char *quads_json(const dots_page_result *r) {
     json_object *a = json_object_new_array();
-    for (int i = 0; a && i < r->n_quads; i++) {
+    if (!a) return NULL;
+    for (int i = 0; i < r->n_quads; i++) {
         json_object *q = json_object_new_object(), *pts = json_object_new_array();
-        for (int k = 0; pts && k < 4; k++) {
+        for (int k = 0; k < 4; k++) {
             json_object *p = json_object_new_array();
-            if (p) {
-                json_object_array_add(p, json_object_new_int(r->quads[i].pts[2 * k]));
-                json_object_array_add(p, json_object_new_int(r->quads[i].pts[2 * k + 1]));
-            }
-            if (!p || json_object_array_length(p) != 2 || json_object_array_add(pts, p)) g_rec_oom = 1;
+            rec_push(p, json_object_new_int(r->quads[i].pts[2 * k]));
+            rec_push(p, json_object_new_int(r->quads[i].pts[2 * k + 1]));
+            rec_push(pts, p);
         }
-        if (q) rec_add(q, "points", pts); else json_object_put(pts);
-        if (q) rec_add(q, "text", json_object_new_string(r->quads[i].text));
-        if (!q || json_object_array_add(a, q)) { json_object_put(q); g_rec_oom = 1; }
+        rec_add(q, "points", pts);
+        rec_add(q, "text", json_object_new_string(r->quads[i].text));
+        rec_push(a, q);
     }
-    const char *s = a ? json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : NULL;
-    char *out = s && !g_rec_oom ? strdup(s) : NULL;
+    const char *s = g_rec_oom ? NULL : json_object_to_json_string_ext(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    char *out = s ? strdup(s) : NULL;
     json_object_put(a);
     return out;
 }
@@ -100,12 +113,10 @@ dots_status parse_write_page(const char *dir, const char *name, const char *inpu
     rec_add(rec, "prompt_tokens", json_object_new_int(r->prompt_tokens));
     rec_add(rec, "generated_tokens", json_object_new_int(r->generated_tokens));
     json_object *t = json_object_new_object();
-    if (t) {
-        rec_add(t, "preprocess", json_object_new_double(r->seconds_preprocess));
-        rec_add(t, "vision", json_object_new_double(r->seconds_vision));
-        rec_add(t, "prefill", json_object_new_double(r->seconds_prefill));
-        rec_add(t, "decode", json_object_new_double(r->seconds_decode));
-    }
+    rec_add(t, "preprocess", json_object_new_double(r->seconds_preprocess));
+    rec_add(t, "vision", json_object_new_double(r->seconds_vision));
+    rec_add(t, "prefill", json_object_new_double(r->seconds_prefill));
+    rec_add(t, "decode", json_object_new_double(r->seconds_decode));
     rec_add(rec, "timings", t);
     rec_add(rec, "file_path", json_object_new_string(input));
     if (!st && g_rec_oom) st = dots_fail(e, DOTS_E_NOMEM, "out of memory building the record of %s", name);

@@ -15,6 +15,8 @@ void parse_record_error(json_object *rec, const dots_error *e);
 /* 1 when rec (from an earlier run) is a successful page of this prompt mode whose output
  * files all exist: --resume skips it. */
 int parse_record_complete(json_object *rec, dots_prompt_mode mode);
+/* rec[key] = value; -1 when json-c ran out of memory (the record then lacks it). */
+int parse_record_add_string(json_object *rec, const char *key, const char *value);
 /* A new record object with page_no, or NULL on OOM. */
 json_object *parse_record_new(int page_no);
 
