@@ -270,7 +270,7 @@ typedef struct dots_cell {
     const char *text;            /* NULL when absent (Picture, layout-only) */
 } dots_cell;
 
-/* A scene-spotting text line: a quadrilateral (x1,y1 .. x4,y4 clockwise from the model) in
+/* A scene-spotting text instance: a quadrilateral (x1,y1 .. x4,y4 as the model gave them) in
  * original page pixels, clamped into the page, and its text. */
 typedef struct dots_quad {
     int pts[8];
@@ -287,7 +287,9 @@ typedef struct dots_page_result {
     dots_cell *cells;
     int n_quads;                 /* scene */
     dots_quad *quads;
-    char *markdown;              /* layout-all, web: layoutjson2md; text modes: the answer; else NULL */
+    char *markdown;              /* layout-all, web: layoutjson2md; scene: the instances as upstream
+                                    lists them; svg: the answer in an xml code block; other text
+                                    modes: the answer; else NULL */
     char *markdown_nohf;         /* layout-all, web: without Page-header/Page-footer; else NULL */
     char *raw_text;              /* the model's answer as generated */
     char *svg;                   /* svg: the extracted <svg>...</svg> (NULL if none was found) */
@@ -299,7 +301,8 @@ typedef struct dots_page_result {
     int prompt_tokens, generated_tokens;
     double seconds_render, seconds_preprocess, seconds_vision, seconds_prefill, seconds_decode,
         seconds_postprocess;
-    int filtered;                /* layout: the JSON was broken and has been repaired */
+    int filtered;                /* layout: the JSON was broken and has been repaired;
+                                    scene: no instance could be parsed (raw answer kept) */
     char *repair_note;           /* filtered: what the repair did; else NULL */
     int n_clamped;               /* boxes clamped into the page */
     int n_bad_bbox;              /* cells without a usable bbox */
@@ -313,7 +316,7 @@ dots_status dots_parse_page(dots_engine *eng, dots_document *doc, int page_index
 void dots_page_result_free(dots_page_result *r);
 
 /* JSON of a page result (UTF-8, not ASCII-escaped): page_no, prompt_mode, width, height, dpi,
- * input_width, input_height, cells [{bbox, category, text}], quads [{points: [[x,y] x4], text}],
+ * input_width, input_height, cells [{bbox, category, text}], quads [{points: [x1,y1,..,x4,y4], text}],
  * markdown, markdown_nohf, raw_text, svg, stop_reason, runaway, prompt_tokens, generated_tokens,
  * timings {render, preprocess, vision, prefill, decode, postprocess}, filtered, repair,
  * clamped_cells, bad_bbox_cells; with DOTS_JSON_PICTURE also picture_png_base64. Keys whose

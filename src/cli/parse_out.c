@@ -54,18 +54,15 @@ static void rec_push(json_object *arr, json_object *v) {
     }
 }
 
-/* The scene quads as JSON: [{"points": [[x, y] x4], "text": ...}]; NULL on OOM. */
+/* The scene instances as upstream writes them: [{"points": [x1, y1, ... x4, y4], "text"}],
+ * or {"raw": answer} when none parsed; NULL on OOM. */
 static char *quads_json(const dots_page_result *r) {
-    json_object *a = json_object_new_array();
+    json_object *a = r->n_quads ? json_object_new_array() : json_object_new_object();
     if (!a) return NULL;
+    if (!r->n_quads) rec_add(a, "raw", json_object_new_string(r->raw_text));
     for (int i = 0; i < r->n_quads; i++) {
         json_object *q = json_object_new_object(), *pts = json_object_new_array();
-        for (int k = 0; k < 4; k++) {
-            json_object *p = json_object_new_array();
-            rec_push(p, json_object_new_int(r->quads[i].pts[2 * k]));
-            rec_push(p, json_object_new_int(r->quads[i].pts[2 * k + 1]));
-            rec_push(pts, p);
-        }
+        for (int k = 0; k < 8; k++) rec_push(pts, json_object_new_int(r->quads[i].pts[k]));
         rec_add(q, "points", pts);
         rec_add(q, "text", json_object_new_string(r->quads[i].text));
         rec_push(a, q);
@@ -88,7 +85,7 @@ static dots_status write_files(const char *dir, const char *name, const dots_pag
     }
     if (!st && r->picture_png)
         st = put_file(dir, name, ".png", r->picture_png, r->picture_png_size, rec, "layout_image_path", e);
-    if (!st && r->filtered) /* keep the model's own words next to the repaired cells */
+    if (!st && r->filtered && r->cells_json) /* keep the model's own words next to the repaired cells */
         st = put_text(dir, name, "_raw.txt", r->raw_text, rec, "raw_output_path", e);
     if (!st && r->markdown) st = put_text(dir, name, ".md", r->markdown, rec, "md_content_path", e);
     if (!st && r->markdown_nohf) st = put_text(dir, name, "_nohf.md", r->markdown_nohf, rec, "md_content_nohf_path", e);

@@ -81,7 +81,8 @@ static dots_status build_prompt(const dots_parse_opts *o, const dots_image *orig
         double sx = (double)origin->width / in_w, sy = (double)origin->height / in_h;
         for (int i = 0; i < 4; i++) bbox[i] = (int)(o->bbox[i] / (i % 2 ? sy : sx));
     }
-    return dots_prompt_text(o->mode, bbox, in_w, in_h, out, e);
+    /* svg: upstream dots.mocr fills the viewBox with the original image's size */
+    return dots_prompt_text(o->mode, bbox, origin->width, origin->height, out, e);
 }
 
 static dots_status run_model(dots_engine *eng, page_call *c, const dots_image *origin, const dots_image *model_img,

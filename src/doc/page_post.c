@@ -83,6 +83,21 @@ static dots_status post_layout(dots_page_result *r, const dots_image *origin, co
     return st;
 }
 
+/* Upstream format_scene_text_to_markdown: a title, then "(x1, y1), ... (x4, y4) text\n" per
+ * instance joined by "\n". */
+static char *scene_markdown(const dots_page_result *r) {
+    dstr d = {0};
+    dstr_add(&d, "# Scene Text Results\n\n");
+    for (int i = 0; i < r->n_quads; i++) {
+        const int *p = r->quads[i].pts;
+        if (i) dstr_add(&d, "\n");
+        dstr_addf(&d, "(%d, %d), (%d, %d), (%d, %d), (%d, %d) ", p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]);
+        dstr_add(&d, r->quads[i].text);
+        dstr_add(&d, "\n");
+    }
+    return dstr_take(&d);
+}
+
 static dots_status post_scene(dots_page_result *r, const dots_image *origin, const dots_parse_opts *o, dots_error *e) {
     doc_scene S;
     dots_status st = doc_scene_parse(r->raw_text, r->input_width, r->input_height, origin->width, origin->height, &S, e);
@@ -90,20 +105,33 @@ static dots_status post_scene(dots_page_result *r, const dots_image *origin, con
     r->quads = S.quads;  /* the result owns them now */
     r->n_quads = S.n;
     r->n_clamped = S.n_clamped;
-    if (!o->no_picture) {
-        dots_image pic = {0};
-        if (!(st = doc_draw_quads(origin, r->quads, r->n_quads, &pic, e))) st = set_picture(r, &pic, e);
-        dots_image_free(&pic);
-    }
+    r->filtered = S.n == 0;  /* upstream: no instance parsed -> the raw answer stands */
+    r->markdown = r->filtered ? strdup(r->raw_text) : scene_markdown(r);
+    if (!r->markdown) return oom(e, "the Markdown");
+    if (o->no_picture) return DOTS_OK;
+    if (r->filtered) return set_picture(r, origin, e);
+    dots_image pic = {0};
+    if (!(st = doc_draw_quads(origin, r->quads, r->n_quads, &pic, e))) st = set_picture(r, &pic, e);
+    dots_image_free(&pic);
     return st;
+}
+
+/* Upstream's Markdown of an SVG answer: the whole answer in an xml code block. */
+static char *svg_markdown(const char *answer) {
+    dstr d = {0};
+    dstr_add(&d, "# Generated SVG Code\n\n```xml\n");
+    dstr_add(&d, answer);
+    dstr_add(&d, "\n```");
+    return dstr_take(&d);
 }
 
 dots_status page_postprocess(dots_page_result *r, const dots_image *origin, const dots_parse_opts *o, dots_error *e) {
     if (!r->raw_text && !(r->raw_text = strdup(""))) return oom(e, "the answer");
     if (doc_mode_is_layout(r->mode)) return post_layout(r, origin, o, e);
-    /* the text modes: their answer as Markdown (upstream), plus what the mode extracts */
-    if (!(r->markdown = strdup(r->raw_text))) return oom(e, "the Markdown");
     if (r->mode == DOTS_PROMPT_SCENE) return post_scene(r, origin, o, e);
+    /* the text modes: their answer as Markdown (upstream), plus what the mode extracts */
     if (r->mode == DOTS_PROMPT_SVG) r->svg = doc_svg_extract(r->raw_text); /* NULL: no complete <svg> */
+    r->markdown = r->mode == DOTS_PROMPT_SVG ? svg_markdown(r->raw_text) : strdup(r->raw_text);
+    if (!r->markdown) return oom(e, "the Markdown");
     return o->no_picture ? DOTS_OK : set_picture(r, origin, e);
 }

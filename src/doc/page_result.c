@@ -66,9 +66,8 @@ static json_object *cells_json(jb *b, const dots_page_result *r) {
 static json_object *quads_json(jb *b, const dots_page_result *r) {
     json_object *a = json_object_new_array();
     for (int i = 0; i < r->n_quads; i++) {
-        json_object *o = json_object_new_object(), *pts = json_object_new_array();
-        for (int k = 0; k < 4; k++) push(b, pts, int_array(b, r->quads[i].pts + 2 * k, 2));
-        add(b, o, "points", pts);
+        json_object *o = json_object_new_object();
+        add(b, o, "points", int_array(b, r->quads[i].pts, 8));
         add_str(b, o, "text", r->quads[i].text);
         push(b, a, o);
     }

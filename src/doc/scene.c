@@ -5,48 +5,53 @@
 #include "doc/layout.h"
 #include "doc/strutil.h"
 
-static const char *skip_ws(const char *p, const char *end) {
-    int k;
-    while (p < end && (k = doc_ws_at(p, (size_t)(end - p))) > 0) p += k;
+/* Upstream's pattern (dots.mocr layout_utils.parse_scene_text_output), by hand:
+ *   \(\s*(\d+)\s*,\s*(\d+)\s*\)\s*,\s*  x3, then  \(\s*(\d+)\s*,\s*(\d+)\s*\)\s*  (.*?)
+ *   (?=\(\s*\d+\s*,\s*\d+\s*\)|\Z)   with DOTALL: the text runs to the next "(x, y)" or the end. */
+static const char *skip_space(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f' || *p == '\v') p++;
     return p;
 }
 
-/* A number (int or decimal, optional sign) at p; returns the end or NULL. */
-static const char *number(const char *p, const char *end, double *v) {
-    char buf[64];
-    size_t n = 0;
-    while (p + n < end && n < sizeof buf - 1 && strchr("+-.0123456789eE", p[n])) n++;
-    if (!n) return NULL;
-    memcpy(buf, p, n);
-    buf[n] = 0;
-    char *stop;
-    *v = strtod(buf, &stop);
-    return stop == buf ? NULL : p + (stop - buf);
+/* \d+ at p into *v (saturating; such numbers are not pixels anyway); NULL if none. */
+static const char *digits(const char *p, double *v) {
+    if (*p < '0' || *p > '9') return NULL;
+    double x = 0;
+    for (; *p >= '0' && *p <= '9'; p++) x = x < 1e15 ? x * 10 + (*p - '0') : x;
+    *v = x;
+    return p;
 }
 
-/* "(x, y)" at p (after whitespace); returns the end or NULL. */
-static const char *point(const char *p, const char *end, double xy[2]) {
-    p = skip_ws(p, end);
-    if (p >= end || *p != '(') return NULL;
-    if (!(p = number(skip_ws(p + 1, end), end, &xy[0]))) return NULL;
-    p = skip_ws(p, end);
-    if (p >= end || *p != ',') return NULL;
-    if (!(p = number(skip_ws(p + 1, end), end, &xy[1]))) return NULL;
-    p = skip_ws(p, end);
-    return p < end && *p == ')' ? p + 1 : NULL;
+/* "(x, y)" exactly at p; returns its end or NULL. */
+static const char *point(const char *p, double xy[2]) {
+    if (*p != '(') return NULL;
+    if (!(p = digits(skip_space(p + 1), &xy[0]))) return NULL;
+    p = skip_space(p);
+    if (*p != ',') return NULL;
+    if (!(p = digits(skip_space(p + 1), &xy[1]))) return NULL;
+    p = skip_space(p);
+    return *p == ')' ? p + 1 : NULL;
 }
 
-/* One line into pts (model-input pixels) and its text span; 0 if it is not a scene line. */
-static int parse_line(const char *p, const char *end, double pts[8], const char **text, size_t *text_len) {
+/* Four points at p, the first three followed by a comma; returns the end or NULL. */
+static const char *four_points(const char *p, double pts[8]) {
     for (int i = 0; i < 4; i++) {
-        if (i) {
-            p = skip_ws(p, end);
-            if (p < end && *p == ',') p++;
+        if (!(p = point(p, pts + 2 * i))) return NULL;
+        p = skip_space(p);
+        if (i < 3) {
+            if (*p != ',') return NULL;
+            p = skip_space(p + 1);
         }
-        if (!(p = point(p, end, pts + 2 * i))) return 0;
     }
-    doc_strip(p, (size_t)(end - p), text, text_len);
-    return 1;
+    return p;
+}
+
+/* The next position at or after p where a single "(x, y)" starts, or the end. */
+static const char *next_point(const char *p) {
+    double xy[2];
+    for (; *p; p++)
+        if (*p == '(' && point(p, xy)) return p;
+    return p;
 }
 
 static dots_status add_quad(doc_scene *s, int *cap, const double pts[8], const char *t, size_t tl, double sx, double sy,
@@ -78,19 +83,22 @@ dots_status doc_scene_parse(const char *response, int input_w, int input_h, int 
         return dots_fail(e, DOTS_E_ARG, "scene: bad sizes (input %dx%d, original %dx%d)", input_w, input_h, orig_w, orig_h);
     double sx = (double)input_w / orig_w, sy = (double)input_h / orig_h;
     int cap = 0;
-    for (const char *p = response ? response : ""; *p;) {
-        const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
+    const char *p = response ? response : "";
+    while (*p) {  /* finditer: the leftmost match from p, then on from its end */
         double pts[8];
-        const char *t, *b;
-        size_t tl, bl;
-        doc_strip(p, (size_t)(end - p), &b, &bl);
-        if (bl && parse_line(p, end, pts, &t, &tl)) {
+        const char *start = p, *end = NULL;
+        for (; *start && !(*start == '(' && (end = four_points(start, pts))); start++) {}
+        if (!*start) break;
+        const char *stop = next_point(end), *t;
+        size_t tl;
+        doc_strip(end, (size_t)(stop - end), &t, &tl);
+        if (tl) {
             dots_status st = add_quad(out, &cap, pts, t, tl, sx, sy, orig_w, orig_h, e);
             if (st) { doc_scene_free(out); return st; }
-        } else if (bl) {
-            out->n_skipped++;
+        } else {
+            out->n_skipped++;  /* upstream keeps only instances with text */
         }
-        p = nl ? nl + 1 : end;
+        p = stop;
     }
     return DOTS_OK;
 }
