@@ -69,6 +69,12 @@ static void draw_progress(progress *p, int final) {
     fflush(stderr);
 }
 
+/* Ctrl-C is honoured in every phase (render, vision, prefill), not only while decoding. */
+static int on_progress(void *user, const dots_progress *p) {
+    (void)user; (void)p;
+    return g_stop != 0;
+}
+
 static int on_text(void *user, const char *s, size_t n) {
     page_ctx *c = user;
     c->pr->tokens++;
@@ -105,6 +111,7 @@ static dots_status do_page(dots_engine *eng, const parse_opts *o, progress *pr, 
     page_ctx pc = {o, pr};
     dots_parse_opts po = o->popts;
     po.on_text = on_text;
+    po.on_progress = on_progress;
     po.user = &pc;
     dots_page_result *r = NULL;
     dots_status st = dots_parse_page(eng, doc, page, &po, &r, e);
