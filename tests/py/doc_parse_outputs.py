@@ -159,5 +159,31 @@ if killed:
 else:
     print("note: the run finished before it could be killed; kill case not exercised")
 
+# 5. dots.mocr modes through the CLI: svg's viewBox is the original image size (the answer equals
+#    `dotsocr generate` with that exact prompt text), its Markdown is upstream's xml block; scene
+#    writes its instances (or {"raw": answer}) and upstream's Markdown.
+out = os.path.join(WORK, "out8")
+img = os.path.join(WORK, "c", "x.png")   # 70x30
+rc, se = run(img, "--out", out, "--prompt", "svg", *COMMON)
+check(rc == 0, f"svg exit {rc}: {se}")
+if rc == 0:
+    p = subprocess.run([BIN, "generate", "--model", MODEL, "--image", img, "--max-tokens", "16", "--threads", "2",
+                        "--prompt-text", 'Please generate the SVG code based on the image.viewBox="0 0 70 30"'],
+                       capture_output=True, text=True, timeout=120)
+    answer = p.stdout[:-1] if p.stdout.endswith("\n") else p.stdout
+    md = open(os.path.join(out, "x", "x.md"), encoding="utf-8").read()
+    check(md == "# Generated SVG Code\n\n```xml\n" + answer + "\n```", f"svg Markdown wraps the answer: {md!r} vs {answer!r}")
+rc, se = run(img, "--out", out, "--prompt", "scene", *COMMON)
+check(rc == 0, f"scene exit {rc}: {se}")
+if rc == 0:
+    r = records(os.path.join(out, "x.jsonl"))[0]
+    inst = json.load(open(os.path.join(out, "x", "x.json"), encoding="utf-8"))
+    md = open(os.path.join(out, "x", "x.md"), encoding="utf-8").read()
+    if r.get("filtered"):
+        check(inst == {"raw": md}, f"scene without instances keeps the raw answer: {inst} / {md!r}")
+    else:
+        check(isinstance(inst, list) and md.startswith("# Scene Text Results\n\n"), f"scene instances: {inst}")
+    check(r.get("prompt_mode") == "scene" and os.path.exists(r.get("layout_image_path", "")), f"scene record {r}")
+
 print(f"doc_parse_outputs: {'FAILED ' + str(len(failures)) if failures else 'all passed'}")
 sys.exit(1 if failures else 0)
