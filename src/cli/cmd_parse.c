@@ -331,19 +331,24 @@ static int check_args(parse_opts *o, int bad, int n_in) {
 
 /* Drops inputs given twice (the same file by another path), with a note. */
 static void drop_repeats(char **inputs, int *n_in, int quiet) {
+    char **real = calloc((size_t)(*n_in > 0 ? *n_in : 1), sizeof *real);
+    if (!real) return; /* then repeats are parsed twice, under distinct names */
     int k = 0;
     for (int i = 0; i < *n_in; i++) {
-        char a[PATH_MAX], b[PATH_MAX];
+        char *r = realpath(inputs[i], NULL);
         int dup = 0;
-        for (int j = 0; j < k && !dup; j++)
-            dup = realpath(inputs[i], a) && realpath(inputs[j], b) && !strcmp(a, b);
+        for (int j = 0; j < k && r && !dup; j++) dup = real[j] && !strcmp(r, real[j]);
         if (dup) {
             if (!quiet) fprintf(stderr, "dotsocr: note: %s is given twice; parsing it once\n", inputs[i]);
             free(inputs[i]);
+            free(r);
         } else {
+            real[k] = r;
             inputs[k++] = inputs[i];
         }
     }
+    for (int j = 0; j < k; j++) free(real[j]);
+    free(real);
     *n_in = k;
 }
 
