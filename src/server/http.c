@@ -160,6 +160,7 @@ void srv_on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum
     (void)cls; (void)mc; (void)why;
     srv_conn *c = *con_cls;
     if (!c) return;
+    if (!c->answered) srv_metrics_request(&c->srv->metrics, c->route, 499); /* the client left first (nginx's code) */
     if (c->job) {
         /* a job still running for this request has nobody to answer: stop it */
         atomic_store(&c->job->cancel, SRV_CANCEL_CLIENT_GONE);

@@ -362,6 +362,27 @@ def test_limits():
         running = json.loads(srv.request("GET", "/health", key=None)[1])["running"]
         time.sleep(0.05)
     check(running == 0, "a client that disconnects stops its generation well before the timeout")
+    # the same for a whole (non-streamed) answer: the server watches the socket while it waits
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    body = json.dumps(long_req).encode()
+    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+              + str(len(body)).encode() + b"\r\n\r\n" + body)
+    time.sleep(0.5)
+    check(json.loads(srv.request("GET", "/health", key=None)[1])["running"] == 1, "the whole-answer request runs")
+    s.close()
+    t0 = time.time()
+    running = 1
+    while time.time() - t0 < 2.5 and running:
+        running = json.loads(srv.request("GET", "/health", key=None)[1])["running"]
+        time.sleep(0.05)
+    check(running == 0, "a client that disconnects while waiting for a whole answer stops its generation")
+    metrics = srv.request("GET", "/metrics", key=None)[1].decode()
+    check('route="/v1/chat/completions",code="499"} 1' in metrics, "the client gone before its answer is counted as 499")
+    # a stream that runs past the timeout ends with an error event and [DONE]
+    st, raw = srv.request("POST", "/v1/chat/completions", {**long_req, "stream": True}, key=None, timeout=30)
+    events = [l[6:] for l in raw.decode().split("\n") if l.startswith("data: ")]
+    check(st == 200 and events[-1] == "[DONE]" and json.loads(events[-2])["error"]["code"] == "timeout",
+          f"a stream past --timeout ends with an error event: {events[-2:] if events else raw[:200]}")
     log = srv.stop()
     check("timeout" in log or "504" in log, "the server log names the 504")
 
