@@ -43,8 +43,9 @@ static void test_open(void) {
     dots_doc_opts dopt;
     dots_doc_opts_init(&dopt);
     dopt.dpi = 72;
-    dots_document *a = NULL, *b = NULL;
+    dots_document *a = NULL;
 #ifdef DOTS_WITH_PDF
+    dots_document *b = NULL;
     const char *pdf = test_data("../../samples/sample.pdf");
     CHECK(dots_doc_open(pdf, &dopt, &a, &e) == DOTS_OK, "%s", e.msg);
     char *bytes = NULL;
