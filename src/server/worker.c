@@ -2,6 +2,7 @@
  * grows (stop strings held back and cut), honouring cancel (client gone, shutdown)
  * and the deadline through the engine's progress hook. */
 #define _GNU_SOURCE /* memmem */
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,12 +99,42 @@ static void run_chat(srv_ctx *c, srv_job *j) {
 
 /* ------------------------------------------------------------- /v1/parse */
 
+/* One page's JSON appended to out; a failed page becomes {"page_no", "error"} (the others go on,
+ * as in dotsocr parse), unless the job was stopped. Returns the page's status. */
+static dots_status parse_one(srv_ctx *c, srv_job *j, dots_document *doc, int p, const dots_parse_opts *po, dstr *out,
+                             int *tokens, dots_error *e) {
+    dots_page_result *res = NULL;
+    char *json = NULL;
+    dots_status st = dots_parse_page(c->eng, doc, p, po, &res, e);
+    if (!st) st = dots_page_result_to_json(res, j->parse.picture ? DOTS_JSON_PICTURE : 0, &json, e);
+    if (!st) {
+        dstr_add(out, json);
+        tokens[0] += res->prompt_tokens;
+        tokens[1] += res->generated_tokens;
+        double ph[4] = {res->seconds_preprocess, res->seconds_vision, res->seconds_prefill, res->seconds_decode};
+        srv_metrics_generation(&c->metrics, res->prompt_tokens, res->generated_tokens, ph);
+    } else if (st != DOTS_E_INTERRUPTED) {
+        json_object *o = json_object_new_object(), *err = json_object_new_object();
+        json_object_object_add(o, "page_no", json_object_new_int(p));
+        json_object_object_add(err, "message", json_object_new_string(e->msg));
+        json_object_object_add(err, "code", json_object_new_string(dots_status_name(st)));
+        json_object_object_add(o, "error", err);
+        dstr_add(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
+    }
+    free(json);
+    dots_page_result_free(res);
+    return st;
+}
+
+/* {"object", "model", "document", "page_count", "pages": [...], "usage"} into out. Fails when the
+ * job was stopped or when every selected page failed (with the first page's error). */
 static dots_status parse_pages(srv_ctx *c, srv_job *j, dots_document *doc, dstr *out, dots_error *e) {
     srv_parse_request *r = &j->parse;
-    int n_pages = dots_doc_page_count(doc), n_sel = 0;
+    int n_pages = dots_doc_page_count(doc), n_sel = 0, n_ok = 0, tokens[2] = {0, 0};
     unsigned char *sel = malloc((size_t)n_pages + 1);
     if (!sel) return dots_fail(e, DOTS_E_NOMEM, "out of memory");
-    dots_status st = doc_pages_select(r->pages, n_pages, sel, &n_sel, e);
+    dots_status st = doc_pages_select(r->pages, n_pages, sel, &n_sel, e), first_st = DOTS_OK;
     gen_watch w = {j, 0, 0};
     dots_parse_opts po;
     dots_parse_opts_init(&po);
@@ -112,36 +143,26 @@ static dots_status parse_pages(srv_ctx *c, srv_job *j, dots_document *doc, dstr 
     po.max_new_tokens_given = r->max_tokens_given;
     po.on_progress = on_progress;
     po.user = &w;
-    int first = 1, prompt_tokens = 0, completion_tokens = 0;
-    dstr_add(out, "{\"object\":\"document.parse\",\"model\":");
+    dots_error first_err = {0}, pe;
+    /* the name is sanitised to [A-Za-z0-9._-], the model id has no quote or backslash */
+    dstr_addf(out, "{\"object\":\"document.parse\",\"model\":\"%s\",\"document\":\"%s\",\"page_count\":%d,\"pages\":[",
+              c->model_id, r->name, n_pages);
     for (int p = 0; p < n_pages && !st; p++) {
         if (!sel[p]) continue;
-        dots_page_result *res = NULL;
-        char *json = NULL;
-        if ((st = dots_parse_page(c->eng, doc, p, &po, &res, e))) break;
-        st = dots_page_result_to_json(res, r->picture ? DOTS_JSON_PICTURE : 0, &json, e);
-        if (!st) {
-            dstr_add(out, first ? "" : ",");
-            if (first) {
-                dstr_addf(out, "\"%s\",\"document\":\"", c->model_id);
-                for (const char *s = r->name; *s; s++) /* names are sanitised to [A-Za-z0-9._-] */
-                    dstr_addn(out, s, 1);
-                dstr_addf(out, "\",\"page_count\":%d,\"pages\":[", n_pages);
-            }
-            dstr_add(out, json);
-            first = 0;
-            prompt_tokens += res->prompt_tokens;
-            completion_tokens += res->generated_tokens;
-            double ph[4] = {res->seconds_preprocess, res->seconds_vision, res->seconds_prefill, res->seconds_decode};
-            srv_metrics_generation(&c->metrics, res->prompt_tokens, res->generated_tokens, ph);
-        }
-        free(json);
-        dots_page_result_free(res);
+        if (n_ok || first_st) dstr_add(out, ",");
+        memset(&pe, 0, sizeof pe);
+        dots_status ps = parse_one(c, j, doc, p, &po, out, tokens, &pe);
+        if (ps == DOTS_E_INTERRUPTED) { st = ps; *e = pe; }
+        else if (ps && !first_st) { first_st = ps; first_err = pe; }
+        n_ok += ps == DOTS_OK;
     }
     free(sel);
-    if (!st && first) st = dots_fail(e, DOTS_E_ARG, "'pages' selects no page");
-    dstr_addf(out, "],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}", prompt_tokens,
-              completion_tokens, prompt_tokens + completion_tokens);
+    if (!st && !n_ok) {
+        st = first_st ? first_st : dots_fail(e, DOTS_E_ARG, "'pages' selects no page");
+        if (first_st) *e = first_err;
+    }
+    dstr_addf(out, "],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d}}", tokens[0],
+              tokens[1], tokens[0] + tokens[1]);
     if (!st && out->oom) st = dots_fail(e, DOTS_E_NOMEM, "out of memory building the parse result");
     return st;
 }
