@@ -134,7 +134,8 @@ int main(int argc, char **argv) {
     if (!pool) { fprintf(stderr, "%s\n", e.msg); return 1; }
     printf("ISA %s, %d threads\n", isa_name(isa_active()), pool_threads(pool));
     double p32 = bench_peak_fp32_gflops(pool), pbf = bench_peak_bf16_gflops(pool), bw = bench_read_bandwidth_gbs(pool);
-    printf("peaks (best of runs): fp32 FMA %.1f GFLOP/s, bf16 dot %.1f GFLOP/s, DRAM read %.1f GB/s\n", p32, pbf, bw);
+    printf("peaks (best of runs): %s %.1f GFLOP/s, bf16 dot %.1f GFLOP/s, DRAM read %.1f GB/s\n",
+           bench_peak_fp32_name(), p32, pbf, bw);
     double pk = pbf > 0 ? pbf : p32;
     const char *pkn = pbf > 0 ? "bf16" : "fp32";
     int M = quick ? 1024 : 4096;
