@@ -33,7 +33,7 @@ int main(void) {
         {2, 67, 8960},
     };
     static const dots_dtype wdts[] = {DT_F32, DT_F16, DT_BF16};
-    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};
     int nshapes = (int)(sizeof shapes / sizeof *shapes);
     for (int s = 0; s < nshapes; s++) {
         int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
@@ -47,7 +47,7 @@ int main(void) {
                 dots_dtype wdt = wdts[wi], bdt = wi == 2 ? DT_BF16 : DT_F32;
                 void *W = make_w(wf, (size_t)N * K, wdt), *B = bias_mode ? make_w(bf, (size_t)N, bdt) : NULL;
                 ref_linear(x, M, K, W, wdt, B, bdt, ref, N);
-                for (int li = 0; li < 5; li++) {
+                for (int li = 0; li < ISA_COUNT; li++) {
                     if (isa_select(levels[li]) != levels[li]) continue;
                     for (int i = 0; i <= M * N; i++) y[i] = NAN;
                     y[M * N] = 12345.0f; /* guard: nothing written past y */
@@ -96,7 +96,7 @@ int main(void) {
                     ref_linear(x, M, K, W[p], wdt, B[p], bdt, ref[p], N);
                     parts[p] = (dots_lin_part){W[p], B[p], y[p], N};
                 }
-                for (int li = 0; li < 5; li++) {
+                for (int li = 0; li < ISA_COUNT; li++) {
                     if (isa_select(levels[li]) != levels[li]) continue;
                     for (int p = 0; p < 3; p++) {
                         for (int i = 0; i <= M * Ns[p]; i++) y[p][i] = NAN;

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "kernels/kern_impl.h"
+#include "kernels/cpu_arm.h"
 
-static const char *k_isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512bf16", "neon"};
+static const char *k_isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512bf16", "neon", "neonbf16"};
 const char *isa_name(dots_isa isa) { return (unsigned)isa < ISA_COUNT ? k_isa_names[isa] : "?"; }
 
 dots_isa isa_detect(void) {
@@ -21,7 +22,7 @@ dots_isa isa_detect(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_SCALAR;
 #elif defined(__aarch64__)
-    return ISA_NEON;
+    return cpu_has_arm_bf16() ? ISA_NEONBF16 : ISA_NEON;
 #else
     return ISA_SCALAR;
 #endif
@@ -41,17 +42,27 @@ static void build_table(dots_isa isa) {
     if (isa == ISA_AVX512BF16) kops_fill_avx512bf16(&o);
 #endif
 #if DOTS_ARM64
-    if (isa == ISA_NEON) kops_fill_neon(&o);
+    if (isa == ISA_NEON || isa == ISA_NEONBF16) kops_fill_neon(&o);
+    if (isa == ISA_NEONBF16) kops_fill_neon_bf16(&o);
 #endif
     g_ops = o;
 }
 
+/* Whether level isa runs where isa_detect() gives best: levels are ordered
+ * within one architecture (scalar < avx2 < avx512 < avx512bf16; scalar < neon
+ * < neonbf16), and the other architecture's levels never run. */
+static int isa_runs(dots_isa isa, dots_isa best) {
+    if (isa == ISA_SCALAR) return 1;
+#if defined(__aarch64__)
+    return (isa == ISA_NEON || isa == ISA_NEONBF16) && isa <= best;
+#else
+    return isa >= ISA_AVX2 && isa <= ISA_AVX512BF16 && isa <= best;
+#endif
+}
+
 dots_isa isa_select(dots_isa isa) {
     dots_isa best = isa_detect();
-    if ((unsigned)isa >= ISA_COUNT) isa = best;
-    /* x86 levels are ordered; NEON only where detected */
-    if (isa == ISA_NEON ? best != ISA_NEON : (best != ISA_NEON && isa > best)) isa = best;
-    if (best == ISA_NEON && isa != ISA_SCALAR) isa = ISA_NEON;
+    if ((unsigned)isa >= ISA_COUNT || !isa_runs(isa, best)) isa = best;
     build_table(isa);
     g_isa = isa;
     return isa;

@@ -122,6 +122,9 @@ void kops_fill_attn_avx512bf16(kern_ops *o);  /* attn_avx512bf16.c */
 #if DOTS_ARM64
 void kops_fill_neon(kern_ops *o);
 void kops_fill_attn_neon(kern_ops *o);        /* attn_neon.c */
+void kops_fill_vec_neon(kern_ops *o);         /* vec_neon.c */
+void kops_fill_neon_bf16(kern_ops *o);        /* FEAT_BF16 slots: gemm_bf16_neon.c, attn_bf16_neon.c */
+void kops_fill_attn_neon_bf16(kern_ops *o);
 #endif
 
 /* Attention pack block: keys are packed in groups of 16 (one 512-bit vector of f32). */
