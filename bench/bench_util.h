@@ -4,6 +4,7 @@
 #define DOTS_BENCH_UTIL_H
 #include "base/threadpool.h"
 
+/* DOTS_BENCH_SMOKE=1 in the environment: tiny peak loops (CI smoke runs under emulation). */
 /* f32 FMA throughput of the kernel level in use (isa_active(): ymm for avx2,
  * zmm for avx512*, ...) with every pool thread busy, GFLOP/s. */
 double bench_peak_fp32_gflops(dots_pool *pool);
