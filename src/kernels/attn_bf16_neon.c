@@ -19,15 +19,19 @@ BF16_INL bfloat16x8_t ld_bf(const bf16_t *p) { return vreinterpretq_bf16_u16(vld
 BF16_INL void qk_rows_bf(const int MRc, const bf16_t *q, int ldq, const bf16_t *kb, int d, float *S, int lds,
                          float scale) {
     float32x4_t acc[4][4];
+    UNROLL
     for (int i = 0; i < MRc; i++)
+        UNROLL
         for (int v = 0; v < 4; v++) acc[i][v] = vdupq_n_f32(0);
     for (int c = 0; c < d; c += 8) { /* d % 16 == 0 on the tile path */
         bfloat16x8_t qv[4];
+        UNROLL
         for (int i = 0; i < MRc; i++) qv[i] = ld_bf(q + (size_t)i * ldq + c);
 #define QK_PAIR(p) \
         { \
             const bf16_t *k = kb + (size_t)(c / 2 + p) * 2 * ATT_KB; \
             bfloat16x8_t k0 = ld_bf(k), k1 = ld_bf(k + 8), k2 = ld_bf(k + 16), k3 = ld_bf(k + 24); \
+            UNROLL \
             for (int i = 0; i < MRc; i++) { \
                 acc[i][0] = vbfdotq_laneq_f32(acc[i][0], k0, qv[i], p); \
                 acc[i][1] = vbfdotq_laneq_f32(acc[i][1], k1, qv[i], p); \
@@ -38,7 +42,9 @@ BF16_INL void qk_rows_bf(const int MRc, const bf16_t *q, int ldq, const bf16_t *
         QK_PAIR(0) QK_PAIR(1) QK_PAIR(2) QK_PAIR(3)
 #undef QK_PAIR
     }
+    UNROLL
     for (int i = 0; i < MRc; i++)
+        UNROLL
         for (int v = 0; v < 4; v++) vst1q_f32(S + (size_t)i * lds + 4 * v, vmulq_n_f32(acc[i][v], scale));
 }
 
@@ -63,16 +69,20 @@ BF16_FN void qk_bf16(const void *Q, int ldq, int nq, const void *Kp, int nblk, i
 BF16_INL void pv_rows_bf(const int MRc, const bf16_t *p, int ldp, const bf16_t *vp, int d, int nkeys, float *o,
                          int ldo) {
     float32x4_t acc[4][4];
+    UNROLL
     for (int i = 0; i < MRc; i++)
+        UNROLL
         for (int u = 0; u < 4; u++) acc[i][u] = vld1q_f32(o + (size_t)i * ldo + 4 * u);
     int j = 0;
     for (; j + 8 <= nkeys; j += 8) {
         bfloat16x8_t pv[4];
+        UNROLL
         for (int i = 0; i < MRc; i++) pv[i] = ld_bf(p + (size_t)i * ldp + j);
 #define PV_PAIR(l) \
         { \
             const bf16_t *v = vp + (size_t)(j / 2 + l) * 2 * d; \
             bfloat16x8_t v0 = ld_bf(v), v1 = ld_bf(v + 8), v2 = ld_bf(v + 16), v3 = ld_bf(v + 24); \
+            UNROLL \
             for (int i = 0; i < MRc; i++) { \
                 acc[i][0] = vbfdotq_laneq_f32(acc[i][0], v0, pv[i], l); \
                 acc[i][1] = vbfdotq_laneq_f32(acc[i][1], v1, pv[i], l); \
@@ -86,6 +96,7 @@ BF16_INL void pv_rows_bf(const int MRc, const bf16_t *p, int ldp, const bf16_t *
     for (; j < nkeys; j += 2) { /* key pairs left over: the pair broadcast to all lanes */
         const bf16_t *v = vp + (size_t)(j / 2) * 2 * d;
         bfloat16x8_t v0 = ld_bf(v), v1 = ld_bf(v + 8), v2 = ld_bf(v + 16), v3 = ld_bf(v + 24);
+        UNROLL
         for (int i = 0; i < MRc; i++) {
             uint32_t pair;
             memcpy(&pair, p + (size_t)i * ldp + j, 4);
@@ -96,7 +107,9 @@ BF16_INL void pv_rows_bf(const int MRc, const bf16_t *p, int ldp, const bf16_t *
             acc[i][3] = vbfdotq_f32(acc[i][3], v3, pp);
         }
     }
+    UNROLL
     for (int i = 0; i < MRc; i++)
+        UNROLL
         for (int u = 0; u < 4; u++) vst1q_f32(o + (size_t)i * ldo + 4 * u, acc[i][u]);
 }
 

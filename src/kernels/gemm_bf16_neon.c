@@ -30,22 +30,28 @@ BF16_INL void tile_T(const int MRc, const bf16_t *A, size_t lda, int mr, const b
                      int kc, float *C, size_t ldc, int accumulate, const float *bias) {
     const int NP = (MRc + 1) / 2;
     const bf16_t *a[4], *w[NR_BF];
+    UNROLL
     for (int i = 0; i < 4; i++) a[i] = A + (i < mr ? (size_t)i * lda : 0);
     for (int j = 0; j < NR_BF; j++) w[j] = W + (j < nr ? (size_t)j * ldw : 0);
     float32x4_t acc[2][4];
+    UNROLL
     for (int p = 0; p < NP; p++)
+        UNROLL
         for (int q = 0; q < 4; q++) acc[p][q] = vdupq_n_f32(0);
     int k = 0;
     for (; k + 8 <= kc; k += 8) {
         bfloat16x8_t al[2], ah[2];
+        UNROLL
         for (int p = 0; p < NP; p++) {
             uint16x8_t r0 = vld1q_u16(a[2 * p] + k), r1 = vld1q_u16(a[2 * p + 1] + k);
             al[p] = lo64(r0, r1);
             ah[p] = hi64(r0, r1);
         }
+        UNROLL
         for (int q = 0; q < 4; q++) {
             uint16x8_t r0 = vld1q_u16(w[2 * q] + k), r1 = vld1q_u16(w[2 * q + 1] + k);
             bfloat16x8_t wl = lo64(r0, r1), wh = hi64(r0, r1);
+            UNROLL
             for (int p = 0; p < NP; p++) {
                 acc[p][q] = vbfmmlaq_f32(acc[p][q], al[p], wl);
                 acc[p][q] = vbfmmlaq_f32(acc[p][q], ah[p], wh);
@@ -54,13 +60,16 @@ BF16_INL void tile_T(const int MRc, const bf16_t *A, size_t lda, int mr, const b
     }
     /* acc[p][q] = [C(2p,2q), C(2p,2q+1), C(2p+1,2q), C(2p+1,2q+1)] */
     float t[4][NR_BF];
+    UNROLL
     for (int p = 0; p < NP; p++)
+        UNROLL
         for (int q = 0; q < 4; q++) {
             float v[4];
             vst1q_f32(v, acc[p][q]);
             t[2 * p][2 * q] = v[0]; t[2 * p][2 * q + 1] = v[1];
             t[2 * p + 1][2 * q] = v[2]; t[2 * p + 1][2 * q + 1] = v[3];
         }
+    UNROLL
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) {
             float s = t[i][j];

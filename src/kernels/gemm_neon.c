@@ -11,31 +11,32 @@
 #include "kernels/kern_impl.h"
 #include "kernels/vec_neon.h"
 
-AINL float32x4_t load4_w(const void *w, dots_dtype dt, size_t i) {
-    if (dt == DT_F32) return vld1q_f32((const float *)w + i);
-    if (dt == DT_F16) return load4_f16_neon((const f16_t *)w + i);
-    return load4_bf16_neon((const bf16_t *)w + i);
-}
+#define load4_w load4_dt_neon
 
 AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda, const void *W, size_t ldw, int nr,
                  int kc, float *C, size_t ldc, int accumulate, const float *bias) {
     size_t wo[4];
+    UNROLL
     for (int j = 0; j < 4; j++) wo[j] = (size_t)(j < nr ? j : 0) * ldw; /* missing rows repeat row 0 */
     float32x4_t c[4][4], c2[2][4];
+    UNROLL
     for (int i = 0; i < MRc; i++)
+        UNROLL
         for (int j = 0; j < 4; j++) c[i][j] = vdupq_n_f32(0);
+    UNROLL
     for (int i = 0; i < 2; i++)
+        UNROLL
         for (int j = 0; j < 4; j++) c2[i][j] = vdupq_n_f32(0);
     int k = 0;
     if (MRc <= 2) /* GEMV-like: loads dominate, keep 8 accumulation chains going */
         for (; k + 8 <= kc; k += 8) {
             float32x4_t b[4], b2[4];
-#pragma GCC unroll 4
+            UNROLL
             for (int j = 0; j < 4; j++) { b[j] = load4_w(W, dt, wo[j] + k); b2[j] = load4_w(W, dt, wo[j] + k + 4); }
-#pragma GCC unroll 2
+            UNROLL
             for (int i = 0; i < MRc; i++) {
                 float32x4_t av = vld1q_f32(A + i * lda + k), av2 = vld1q_f32(A + i * lda + k + 4);
-#pragma GCC unroll 4
+                UNROLL
                 for (int j = 0; j < 4; j++) {
                     c[i][j] = vfmaq_f32(c[i][j], av, b[j]);
                     c2[i][j] = vfmaq_f32(c2[i][j], av2, b2[j]);
@@ -44,18 +45,25 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
         }
     for (; k + 4 <= kc; k += 4) {
         float32x4_t b[4];
-#pragma GCC unroll 4
+        UNROLL
         for (int j = 0; j < 4; j++) b[j] = load4_w(W, dt, wo[j] + k);
-#pragma GCC unroll 4
+        UNROLL
         for (int i = 0; i < MRc; i++) {
             float32x4_t av = vld1q_f32(A + i * lda + k);
-#pragma GCC unroll 4
+            UNROLL
             for (int j = 0; j < 4; j++) c[i][j] = vfmaq_f32(c[i][j], av, b[j]);
         }
     }
+    /* sums across lanes with constant indices first: a runtime index into c[][]
+     * would keep the accumulators in memory for the whole loop */
+    float t[4][4];
+    UNROLL
+    for (int i = 0; i < MRc; i++)
+        UNROLL
+        for (int j = 0; j < 4; j++) t[i][j] = vaddvq_f32(i < 2 ? vaddq_f32(c[i][j], c2[i][j]) : c[i][j]);
     for (int i = 0; i < MRc; i++)
         for (int j = 0; j < nr; j++) {
-            float s = vaddvq_f32(i < 2 ? vaddq_f32(c[i][j], c2[i][j]) : c[i][j]);
+            float s = t[i][j];
             for (int kk = k; kk < kc; kk++) s += A[i * lda + kk] * kern_w_at(W, dt, wo[j] + kk); /* K tail */
             if (bias) s += bias[j];
             C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
@@ -86,6 +94,7 @@ AINL void pack_T(const dots_dtype dt, const void *W, size_t ldw, int nr, int kc,
     for (int g = 0; g < PNR; g += 4) {
         int live = nr - g; /* rows of this group that exist */
         size_t wo[4];
+        UNROLL
         for (int j = 0; j < 4; j++) wo[j] = (size_t)(g + (j < live ? j : 0)) * ldw;
         if (live <= 0) {
             for (int k = 0; k < kc; k++) vst1q_f32(Bp + (size_t)k * PNR + g, vdupq_n_f32(0));
@@ -94,13 +103,14 @@ AINL void pack_T(const dots_dtype dt, const void *W, size_t ldw, int nr, int kc,
         int k = 0;
         for (; k + 4 <= kc; k += 4) {
             float32x4_t r[4];
-#pragma GCC unroll 4
+            UNROLL
             for (int j = 0; j < 4; j++) r[j] = j < live ? load4_w(W, dt, wo[j] + k) : vdupq_n_f32(0);
             transpose4(r);
-#pragma GCC unroll 4
+            UNROLL
             for (int i = 0; i < 4; i++) vst1q_f32(Bp + (size_t)(k + i) * PNR + g, r[i]);
         }
         for (; k < kc; k++) /* K tail */
+            UNROLL
             for (int j = 0; j < 4; j++) Bp[(size_t)k * PNR + g + j] = j < live ? kern_w_at(W, dt, wo[j] + k) : 0.0f;
     }
 }
@@ -132,6 +142,7 @@ AINL void store_row(float *ci, float32x4_t r0, float32x4_t r1, float32x4_t bv0, 
     { \
         const float *b = Bp + (size_t)(k + p) * PNR; \
         float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4); \
+        UNROLL \
         for (int i = 0; i < PMR; i++) { \
             c0[i] = vfmaq_laneq_f32(c0[i], b0, av[i], p); \
             c1[i] = vfmaq_laneq_f32(c1[i], b1, av[i], p); \
@@ -142,18 +153,22 @@ AINL void store_row(float *ci, float32x4_t r0, float32x4_t r1, float32x4_t bv0, 
 static void pk_kernel(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc, int nr,
                       int accumulate, const float *bias) {
     const float *a[PMR];
+    UNROLL
     for (int i = 0; i < PMR; i++) a[i] = A + (i < mr ? (size_t)i * lda : 0);
     float32x4_t c0[PMR], c1[PMR];
+    UNROLL
     for (int i = 0; i < PMR; i++) c0[i] = c1[i] = vdupq_n_f32(0);
     int k = 0;
     for (; k + 4 <= kc; k += 4) {
         float32x4_t av[PMR];
+        UNROLL
         for (int i = 0; i < PMR; i++) av[i] = vld1q_f32(a[i] + k);
         PK_STEP(0) PK_STEP(1) PK_STEP(2) PK_STEP(3)
     }
     for (; k < kc; k++) { /* K tail */
         const float *b = Bp + (size_t)k * PNR;
         float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4);
+        UNROLL
         for (int i = 0; i < PMR; i++) {
             c0[i] = vfmaq_n_f32(c0[i], b0, a[i][k]);
             c1[i] = vfmaq_n_f32(c1[i], b1, a[i][k]);
@@ -165,6 +180,7 @@ static void pk_kernel(const float *A, size_t lda, int mr, const float *Bp, int k
         for (int j = 0; j < PNR; j++) tb[j] = j < nr ? bias[j] : 0.0f;
         bv0 = vld1q_f32(tb); bv1 = vld1q_f32(tb + 4);
     }
+    UNROLL
     for (int i = 0; i < PMR; i++)
         if (i < mr) store_row(C + (size_t)i * ldc, c0[i], c1[i], bv0, bv1, nr, accumulate);
 }

@@ -164,7 +164,68 @@ static float vmax(const float *s, int n) {
     return m;
 }
 
+/* ---- norms: sums in f64 like the reference (2 lanes of f64 per half vector) ---- */
+
+AINL void acc_sq(float64x2_t *s0, float64x2_t *s1, float32x4_t x, float64x2_t shift) {
+    float64x2_t lo = vsubq_f64(vcvt_f64_f32(vget_low_f32(x)), shift), hi = vsubq_f64(vcvt_high_f64_f32(x), shift);
+    *s0 = vfmaq_f64(*s0, lo, lo);
+    *s1 = vfmaq_f64(*s1, hi, hi);
+}
+
+/* sum (x[i] - shift)^2 over i < dim, in f64 */
+static double sum_sq(const float *x, int dim, double shift) {
+    float64x2_t s0 = vdupq_n_f64(0), s1 = s0, sh = vdupq_n_f64(shift);
+    int i = 0;
+    for (; i + 4 <= dim; i += 4) acc_sq(&s0, &s1, vld1q_f32(x + i), sh);
+    double ss = vaddvq_f64(vaddq_f64(s0, s1));
+    for (; i < dim; i++) ss += ((double)x[i] - shift) * ((double)x[i] - shift);
+    return ss;
+}
+
+static double sum_f64(const float *x, int dim) {
+    float64x2_t s0 = vdupq_n_f64(0), s1 = s0;
+    int i = 0;
+    for (; i + 4 <= dim; i += 4) {
+        float32x4_t v = vld1q_f32(x + i);
+        s0 = vaddq_f64(s0, vcvt_f64_f32(vget_low_f32(v)));
+        s1 = vaddq_f64(s1, vcvt_high_f64_f32(v));
+    }
+    double s = vaddvq_f64(vaddq_f64(s0, s1));
+    for (; i < dim; i++) s += x[i];
+    return s;
+}
+
+static void rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * dim;
+        float *yr = y + (size_t)r * dim;
+        float inv = (float)(1.0 / sqrt(sum_sq(xr, dim, 0.0) / dim + eps));
+        int i = 0;
+        for (; i + 4 <= dim; i += 4)
+            vst1q_f32(yr + i, vmulq_f32(vmulq_n_f32(vld1q_f32(xr + i), inv), load4_dt_neon(w, wdt, (size_t)i)));
+        for (; i < dim; i++) yr[i] = xr[i] * inv * kern_w_at(w, wdt, (size_t)i);
+    }
+}
+
+static void layernorm(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows,
+                      int dim) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * dim;
+        float *yr = y + (size_t)r * dim;
+        double mean = sum_f64(xr, dim) / dim, var = sum_sq(xr, dim, mean) / dim;
+        float inv = (float)(1.0 / sqrt(var + eps)), mu = (float)mean;
+        int i = 0;
+        for (; i + 4 <= dim; i += 4) {
+            float32x4_t t = vmulq_n_f32(vsubq_f32(vld1q_f32(xr + i), vdupq_n_f32(mu)), inv);
+            vst1q_f32(yr + i, vfmaq_f32(load4_dt_neon(b, wdt, (size_t)i), t, load4_dt_neon(w, wdt, (size_t)i)));
+        }
+        for (; i < dim; i++) yr[i] = (xr[i] - mu) * inv * kern_w_at(w, wdt, (size_t)i) + kern_w_at(b, wdt, (size_t)i);
+    }
+}
+
 void kops_fill_vec_neon(kern_ops *o) {
+    o->rmsnorm = rmsnorm;
+    o->layernorm = layernorm;
     o->gelu = gelu;
     o->erf = erf_v;
     o->silu_mul = silu_mul;

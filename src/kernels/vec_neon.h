@@ -6,6 +6,9 @@
 #include "base/dtype.h"
 
 #define AINL static inline __attribute__((always_inline))
+/* full unrolling of the short loops over registers, so accumulator arrays live
+ * in registers at -O2 too (GCC keeps a rolled loop's array on the stack) */
+#define UNROLL _Pragma("GCC unroll 16")
 
 /* exp(x): x = n ln2 + r (ln2 split in two for an exact n ln2), Taylor to r^7
  * (|r| <= ln2/2: truncation < 1 ulp), 2^n built in the exponent field in two
@@ -48,5 +51,12 @@ AINL float32x4_t round4_bf16_neon(float32x4_t x) {
 /* 4 bf16 / f16 / f32 values at p[i] as f32 */
 AINL float32x4_t load4_bf16_neon(const bf16_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
 AINL float32x4_t load4_f16_neon(const f16_t *p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
+
+/* 4 values of a weight vector of dtype dt (F32, F16 or BF16) at w[i], as f32 */
+AINL float32x4_t load4_dt_neon(const void *w, dots_dtype dt, size_t i) {
+    if (dt == DT_F32) return vld1q_f32((const float *)w + i);
+    if (dt == DT_F16) return load4_f16_neon((const f16_t *)w + i);
+    return load4_bf16_neon((const bf16_t *)w + i);
+}
 
 #endif
