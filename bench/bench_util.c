@@ -27,7 +27,7 @@ static int smoke(void) { const char *s = getenv("DOTS_BENCH_SMOKE"); return s &&
 static int g_peak_iters = 200000;
 #define PEAK_ITERS g_peak_iters
 
-enum { PEAK_SCALAR, PEAK_FMA256, PEAK_FMA512, PEAK_DPBF16, PEAK_NEON };
+enum { PEAK_SCALAR, PEAK_FMA256, PEAK_FMA512, PEAK_DPBF16, PEAK_NEON, PEAK_BFMMLA };
 typedef struct { int kind; volatile float sink; } peak_job;
 
 #if defined(__x86_64__)
@@ -81,7 +81,7 @@ static int fp32_kind(void) {
     if (isa >= ISA_AVX512 && isa <= ISA_AVX512BF16) return PEAK_FMA512;
     if (isa == ISA_AVX2) return PEAK_FMA256;
 #elif defined(__aarch64__)
-    if (isa == ISA_NEON) return PEAK_NEON;
+    if (isa == ISA_NEON || isa == ISA_NEONBF16) return PEAK_NEON;
 #endif
     (void)isa;
     return PEAK_SCALAR;
@@ -94,6 +94,7 @@ static double task_flops(int kind) {
     case PEAK_FMA512: return 12.0 * PEAK_ITERS * 32;
     case PEAK_FMA256: return 12.0 * PEAK_ITERS * 16;
     case PEAK_NEON: return 12.0 * PEAK_ITERS * 8;
+    case PEAK_BFMMLA: return 12.0 * PEAK_ITERS * 32; /* 2x2 outputs x 4 bf16 pairs x (mul + add) */
     default: return 12.0 * PEAK_ITERS * 2;
     }
 }
@@ -106,6 +107,24 @@ static float scalar_peak_loop(void) {
     for (int i = 0; i < 12; i++) r += a[i];
     return r;
 }
+
+#if defined(__aarch64__)
+/* FEAT_BF16 BFMMLA throughput (the neonbf16 GEMM tile's instruction); called
+ * only when that level is active, i.e. HWCAP2_BF16 is set. */
+__attribute__((target("arch=armv8.2-a+bf16"))) static float bfmmla_peak(void) {
+    /* operands through volatiles: GCC folds constant ones into an FP16 fmov,
+     * which FEAT_BF16 alone does not allow */
+    volatile uint16_t one = 0x3f80, small = 0x3c00; /* 1, 2^-7 */
+    float32x4_t a[12];
+    bfloat16x8_t x = vreinterpretq_bf16_u16(vdupq_n_u16(one)), y = vreinterpretq_bf16_u16(vdupq_n_u16(small));
+    for (int i = 0; i < 12; i++) a[i] = vdupq_n_f32((float)i);
+    for (int it = 0, n_it = PEAK_ITERS; it < n_it; it++)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = vbfmmlaq_f32(a[i], x, y);
+    for (int i = 1; i < 12; i++) a[0] = vaddq_f32(a[0], a[i]);
+    return vaddvq_f32(a[0]);
+}
+#endif
 
 static void peak_task(void *ctx, int t, int thread) {
     (void)t; (void)thread;
@@ -129,6 +148,9 @@ static void peak_task(void *ctx, int t, int thread) {
         r = vaddvq_f32(a[0]);
         break;
     }
+#endif
+#if defined(__aarch64__)
+    case PEAK_BFMMLA: r = bfmmla_peak(); break;
 #endif
     default: r = scalar_peak_loop(); break;
     }
@@ -162,6 +184,9 @@ double bench_peak_fp32_gflops(dots_pool *pool) { return run_peak(pool, fp32_kind
 double bench_peak_bf16_gflops(dots_pool *pool) {
 #ifdef HAVE_BF16_PEAK
     if (isa_active() == ISA_AVX512BF16) return run_peak(pool, PEAK_DPBF16);
+#endif
+#if defined(__aarch64__)
+    if (isa_active() == ISA_NEONBF16) return run_peak(pool, PEAK_BFMMLA);
 #endif
     (void)pool;
     return 0;

@@ -35,6 +35,14 @@ for t in "$src"/tests/test_kernels*.c; do
     # shellcheck disable=SC2086
     $cc $flags -o "$out/$name" "$t" "$src/tests/testutil.c" $objs -lm -lpthread
 done
+# bench/kernels too (it needs only the kernels): a smoke run per CPU model shows
+# that it runs (no SIGILL) and reports the level the CPU has.
+bench=""
+if [ -f "$src/bench/kernels.c" ] && [ -f "$src/bench/bench_util.c" ]; then
+    bench="$out/bench_kernels"
+    # shellcheck disable=SC2086
+    $cc $flags -I"$src/bench" -o "$bench" "$src/bench/kernels.c" "$src/bench/bench_util.c" $objs -lm -lpthread
+fi
 for cpu in ${QEMU_CPUS:-max cortex-a72}; do
     case "$cpu" in max) expect=1 ;; cortex-a72|cortex-a53|cortex-a57|neoverse-n1) expect=0 ;; *) expect= ;; esac
     for t in "$src"/tests/test_kernels*.c; do
@@ -46,5 +54,20 @@ for cpu in ${QEMU_CPUS:-max cortex-a72}; do
             "$qemu" -cpu "$cpu" -L "$sysroot" "$out/$name" || status=1
         fi
     done
+    if [ -n "$bench" ]; then
+        echo "== bench/kernels smoke (arm64, qemu -cpu $cpu; figures mean nothing under emulation)"
+        log="$out/bench_kernels.$cpu.log"
+        if ! DOTS_BENCH_SMOKE=1 "$qemu" -cpu "$cpu" -L "$sysroot" "$bench" 2 smoke >"$log" 2>&1; then
+            cat "$log"; echo "FAIL bench/kernels on -cpu $cpu exited non-zero"; status=1
+        fi
+        level=$(sed -n 's/^ISA \([a-z0-9]*\),.*/\1/p' "$log")
+        want=""
+        [ "$expect" = 1 ] && want=neonbf16
+        [ "$expect" = 0 ] && want=neon
+        echo "bench/kernels ran on level '$level'"
+        if [ -z "$level" ] || { [ -n "$want" ] && [ "$level" != "$want" ]; }; then
+            echo "FAIL bench/kernels on -cpu $cpu: level '$level', want '$want'"; status=1
+        fi
+    fi
 done
 exit $status
