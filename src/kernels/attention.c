@@ -12,7 +12,8 @@
  * A few queries (decode) skip the packing: K and V rows are read in place, once
  * per group of query heads that share a KV head, and the keys are split into
  * ranges whose partial softmax results are merged (flash-decoding), so every
- * thread has work even with fewer KV heads than threads. */
+ * thread has work even with fewer KV heads than threads. Scratch is the
+ * caller thread's (scratch.c), kept between calls: no allocation per token. */
 #include <math.h>
 #include <string.h>
 #include "base/mem.h"
@@ -282,7 +283,7 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     J.nkv_pad = (a->n_kv + ATT_KB - 1) / ATT_KB * ATT_KB + BK;
     int nseg = segments(a, NULL, 0);
     int ntiles = 0;
-    int *seg = dots_alloc((size_t)nseg * 4 * sizeof *seg, "attention segments", NULL);
+    int *seg = kern_scratch(KS_ATTN_SEG, (size_t)nseg * 4 * sizeof *seg); /* per-thread, kept: no malloc per call */
     if (!seg) return -1;
     segments(a, seg, nseg);
     for (int s = 0; s < nseg; s++) ntiles += decode ? seg[4 * s + 1] - seg[4 * s] : (seg[4 * s + 1] - seg[4 * s] + BQ - 1) / BQ;
@@ -308,8 +309,8 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
         taskbytes = ((size_t)base * J.nsplit * sizeof(attn_task) + 63) / 64 * 64;
         partbytes = (size_t)base * J.nsplit * DEC_G * (d + 2) * 4;
     }
-    char *mem = dots_alloc(kbytes + vbytes + taskbytes + J.tbytes * T + partbytes, "attention scratch", NULL);
-    if (!mem) { dots_free(seg); return -1; }
+    char *mem = kern_scratch(KS_ATTN, kbytes + vbytes + taskbytes + J.tbytes * T + partbytes);
+    if (!mem) { kern_scratch_done(KS_ATTN_SEG); return -1; }
     J.Kp = mem;
     J.Vp = vbytes ? mem + kbytes : NULL;
     J.tasks = (attn_task *)(mem + kbytes + vbytes);
@@ -348,7 +349,7 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     pool_run(pool, nt, decode ? decode_task : tile_task, &J);
     if (decode)
         for (int t = 0; t < nt; t += J.nsplit) merge_splits(&J, t);
-    dots_free(mem);
-    dots_free(seg);
+    kern_scratch_done(KS_ATTN);
+    kern_scratch_done(KS_ATTN_SEG);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* ISA detection, the kernel table of the selected level, and the small
  * entry points that go straight to it (linear.c and attention.c hold the
  * drivers of the two big ones). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels/kern_impl.h"
@@ -28,8 +29,12 @@ dots_isa isa_detect(void) {
 #endif
 }
 
+/* The table is built once, thread-safely (pthread_once), from $DOTS_ISA or
+ * the detected level; isa_select (tests, benches) rebuilds it and must not run
+ * while other threads are inside kernels. */
 static int g_isa = -1;
 static kern_ops g_ops;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 /* Each level overlays the slots it implements on the levels below it. */
 static void build_table(dots_isa isa) {
@@ -60,7 +65,7 @@ static int isa_runs(dots_isa isa, dots_isa best) {
 #endif
 }
 
-dots_isa isa_select(dots_isa isa) {
+static dots_isa set_level(dots_isa isa) {
     dots_isa best = isa_detect();
     if ((unsigned)isa >= ISA_COUNT || !isa_runs(isa, best)) isa = best;
     build_table(isa);
@@ -68,20 +73,27 @@ dots_isa isa_select(dots_isa isa) {
     return isa;
 }
 
+static void init_default(void) {
+    const char *env = getenv("DOTS_ISA");
+    dots_isa want = isa_detect();
+    if (env)
+        for (int i = 0; i < ISA_COUNT; i++)
+            if (strcmp(env, k_isa_names[i]) == 0) want = (dots_isa)i;
+    set_level(want);
+}
+
+dots_isa isa_select(dots_isa isa) {
+    pthread_once(&g_once, init_default); /* so a later first use cannot undo this choice */
+    return set_level(isa);
+}
+
 dots_isa isa_active(void) {
-    if (g_isa < 0) {
-        const char *env = getenv("DOTS_ISA");
-        dots_isa want = isa_detect();
-        if (env)
-            for (int i = 0; i < ISA_COUNT; i++)
-                if (strcmp(env, k_isa_names[i]) == 0) want = (dots_isa)i;
-        isa_select(want);
-    }
+    pthread_once(&g_once, init_default);
     return (dots_isa)g_isa;
 }
 
 const kern_ops *kops(void) {
-    isa_active();
+    pthread_once(&g_once, init_default);
     return &g_ops;
 }
 
