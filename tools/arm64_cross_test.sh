@@ -2,6 +2,8 @@
 # Cross-compiles the kernels (generic + NEON) and their tests for arm64 and
 # runs them under qemu user emulation. Usage: arm64_cross_test.sh SOURCE_DIR BUILD_DIR
 # Needs gcc-aarch64-linux-gnu and qemu-user-static (tools/install_deps.sh).
+# QEMU_CPUS (default "max cortex-a72") picks the CPU models; ARM64_CFLAGS adds
+# compiler flags (e.g. -O3, what a native Release build uses).
 set -e
 src=${1:?source dir}
 out=${2:?build dir}
@@ -17,7 +19,7 @@ for f in "$src"/src/base/*.c "$src"/src/kernels/*.c; do
     libsrc="$libsrc $f"
 done
 flags="-std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-format-truncation -fno-math-errno -march=armv8-a
-       -DDOTS_X86=0 -DDOTS_ARM64=1 -I$src/include -I$src/src -I$src/tests"
+       -DDOTS_X86=0 -DDOTS_ARM64=1 -I$src/include -I$src/src -I$src/tests ${ARM64_CFLAGS:-}"
 # the library once, then one program per test
 objs=""
 for f in $libsrc; do
