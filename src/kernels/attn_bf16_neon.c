@@ -6,7 +6,10 @@
  *      BFDOT by lane against Q (4 pairs per load): 4 rows x 16 keys in 16
  *      accumulators, 2 products per lane per instruction.
  *  pv: Vp[j/2][c][2]: one load is 4 head dims x a pair of keys; BFDOT by lane
- *      against P (4 key pairs per load): 4 rows x 16 dims in 16 accumulators. */
+ *      against P (4 key pairs per load): 4 rows x 16 dims in 16 accumulators.
+ *  decode scores (bf16 precision over a bf16 KV cache, the LM's case): each
+ *      K row is read once, 8 dims per load, and BFDOT against the G <= 6 query
+ *      heads (already rounded to bf16 by the caller) that share it. */
 #include <string.h>
 #include "kernels/kern_impl.h"
 #include "kernels/vec_neon.h"
@@ -130,7 +133,60 @@ BF16_FN void pv_bf16(const void *P, int ldp, int nq, const void *V, size_t ldv, 
         }
 }
 
+/* ---- decode scores ---- */
+
+typedef void (*dot_rows_fn)(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d, int rb,
+                            float scale, float *s, size_t lds);
+static dot_rows_fn g_dot_rows_below; /* the plain NEON slot: f32 precision or f32 K */
+
+/* s[g,j] = scale * q[g,:] . K[j,:], q as bf16 rows qb[g][d] (d % 8 == 0) */
+BF16_INL void dot_rows_bf_T(const int G, const bf16_t *qb, const bf16_t *K, size_t ldk, int n, int d, float scale,
+                            float *s, size_t lds) {
+    for (int j = 0; j < n; j++) {
+        const bf16_t *k = K + (size_t)j * ldk;
+        float32x4_t a0[DEC_G], a1[DEC_G];
+        UNROLL
+        for (int g = 0; g < DEC_G; g++) a0[g] = a1[g] = vdupq_n_f32(0);
+        int c = 0;
+        for (; c + 16 <= d; c += 16) {
+            bfloat16x8_t k0 = ld_bf(k + c), k1 = ld_bf(k + c + 8);
+            UNROLL
+            for (int g = 0; g < G; g++) {
+                a0[g] = vbfdotq_f32(a0[g], k0, ld_bf(qb + (size_t)g * d + c));
+                a1[g] = vbfdotq_f32(a1[g], k1, ld_bf(qb + (size_t)g * d + c + 8));
+            }
+        }
+        if (c < d) { /* d % 16 == 8 */
+            bfloat16x8_t k0 = ld_bf(k + c);
+            UNROLL
+            for (int g = 0; g < G; g++) a0[g] = vbfdotq_f32(a0[g], k0, ld_bf(qb + (size_t)g * d + c));
+        }
+        UNROLL
+        for (int g = 0; g < G; g++) s[g * lds + j] = vaddvq_f32(vaddq_f32(a0[g], a1[g])) * scale;
+    }
+}
+
+BF16_FN void dot_rows_bf(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d, int rb,
+                         float scale, float *s, size_t lds) {
+    if (kdt != DT_BF16 || !rb || d % 8 || d > 1024 || G > DEC_G) {
+        g_dot_rows_below(q, G, K, ldk, kdt, n, d, rb, scale, s, lds);
+        return;
+    }
+    bf16_t qb[DEC_G * 1024]; /* q is bf16-exact here (rb: the caller rounded it) */
+    for (size_t i = 0; i < (size_t)G * d; i++) qb[i] = f32_to_bf16(q[i]);
+    switch (G) {
+    case 1: dot_rows_bf_T(1, qb, K, ldk, n, d, scale, s, lds); break;
+    case 2: dot_rows_bf_T(2, qb, K, ldk, n, d, scale, s, lds); break;
+    case 3: dot_rows_bf_T(3, qb, K, ldk, n, d, scale, s, lds); break;
+    case 4: dot_rows_bf_T(4, qb, K, ldk, n, d, scale, s, lds); break;
+    case 5: dot_rows_bf_T(5, qb, K, ldk, n, d, scale, s, lds); break;
+    default: dot_rows_bf_T(6, qb, K, ldk, n, d, scale, s, lds); break;
+    }
+}
+
 void kops_fill_attn_neon_bf16(kern_ops *o) {
     o->qk[1] = qk_bf16;
     o->pv[1] = pv_bf16;
+    g_dot_rows_below = o->dot_rows;
+    o->dot_rows = dot_rows_bf;
 }
