@@ -59,6 +59,49 @@ GEMM_TILE_BY_MR(tile_f32, DT_F32)
 GEMM_TILE_BY_MR(tile_f16, DT_F16)
 GEMM_TILE_BY_MR(tile_bf16w, DT_BF16)
 
+/* ---- GEMV (one activation row): 4 weight rows, each its own DRAM stream ---- */
+#define GEMV_PF 1024 /* prefetch distance along each weight row, in elements */
+
+/* C[0, j] (= or +=) sum_k A[k] W[j, k] (+ bias[j]), j < nr <= 4; two accumulators
+ * per row hide the FMA latency. */
+AINL void gemv4_T(const dots_dtype dt, const float *A, const void *W, size_t ldw, int nr, int kc, float *C,
+                  int accumulate, const float *bias) {
+    size_t w0 = 0, w1 = (size_t)(nr > 1) * ldw, w2 = (size_t)(nr > 2) * 2 * ldw, w3 = (size_t)(nr > 3) * 3 * ldw;
+    size_t es = dt == DT_F32 ? 4 : 2;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+    int k = 0;
+    for (; k + 16 <= kc; k += 16) {
+        const char *wb = (const char *)W;
+        _mm_prefetch(wb + (w0 + k + GEMV_PF) * es, _MM_HINT_T0);
+        _mm_prefetch(wb + (w1 + k + GEMV_PF) * es, _MM_HINT_T0);
+        _mm_prefetch(wb + (w2 + k + GEMV_PF) * es, _MM_HINT_T0);
+        _mm_prefetch(wb + (w3 + k + GEMV_PF) * es, _MM_HINT_T0);
+        __m256 a0 = _mm256_loadu_ps(A + k), a1 = _mm256_loadu_ps(A + k + 8);
+        c0 = _mm256_fmadd_ps(a0, load8_w(W, dt, w0 + k), c0); d0 = _mm256_fmadd_ps(a1, load8_w(W, dt, w0 + k + 8), d0);
+        c1 = _mm256_fmadd_ps(a0, load8_w(W, dt, w1 + k), c1); d1 = _mm256_fmadd_ps(a1, load8_w(W, dt, w1 + k + 8), d1);
+        c2 = _mm256_fmadd_ps(a0, load8_w(W, dt, w2 + k), c2); d2 = _mm256_fmadd_ps(a1, load8_w(W, dt, w2 + k + 8), d2);
+        c3 = _mm256_fmadd_ps(a0, load8_w(W, dt, w3 + k), c3); d3 = _mm256_fmadd_ps(a1, load8_w(W, dt, w3 + k + 8), d3);
+    }
+    float s[4] = {hsum8(_mm256_add_ps(c0, d0)), hsum8(_mm256_add_ps(c1, d1)), hsum8(_mm256_add_ps(c2, d2)),
+                  hsum8(_mm256_add_ps(c3, d3))};
+    size_t wo[4] = {w0, w1, w2, w3};
+    for (int j = 0; j < nr; j++) {
+        for (int kk = k; kk < kc; kk++) s[j] += A[kk] * kern_w_at(W, dt, wo[j] + kk); /* K tail */
+        if (bias) s[j] += bias[j];
+        C[j] = accumulate ? C[j] + s[j] : s[j];
+    }
+}
+
+#define GEMV_FN(name, dt) \
+    static void name(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C, \
+                     size_t ldc, int acc, const float *bias) { \
+        (void)lda; (void)mr; (void)ldc; \
+        gemv4_T(dt, A, W, ldw, nr, kc, C, acc, bias); \
+    }
+GEMV_FN(gemv_f32, DT_F32)
+GEMV_FN(gemv_f16, DT_F16)
+GEMV_FN(gemv_bf16w, DT_BF16)
+
 /* ---- packed path ---- */
 #define PMR 6
 #define PNR 16
@@ -163,6 +206,7 @@ void kops_fill_avx2(kern_ops *o) {
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
     for (int i = 0; i < 3; i++) { o->mr[i] = 4; o->nr[i] = NR; }
+    o->gemv4[DT_F32] = gemv_f32; o->gemv4[DT_F16] = gemv_f16; o->gemv4[DT_BF16] = gemv_bf16w;
     o->pk_pack = pk_pack; o->pk_kernel = pk_kernel;
     o->pk_mr = PMR; o->pk_nr = PNR; o->pk_min_m = PK_MIN_M;
     kops_fill_attn_avx2(o);

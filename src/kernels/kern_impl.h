@@ -43,6 +43,9 @@ typedef struct kern_ops {
     gemm_tile_fn tile[3];  /* by weight dtype: DT_F32, DT_F16, DT_BF16 (dtype enum order) */
     kact act[3];
     int mr[3], nr[3];
+    /* optional GEMV tiles (mr = 1, nr <= 4) for ISAs whose nr[] is not 4: the
+     * GEMV path (M = 1, linear.c gemv_task) runs 4 weight rows as 4 streams */
+    gemm_tile_fn gemv4[3];
     /* packed GEMM for the weight dtypes whose act[] is f32 (see pk_pack_fn) */
     pk_pack_fn pk_pack;
     pk_kernel_fn pk_kernel;

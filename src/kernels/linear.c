@@ -20,6 +20,7 @@
 
 typedef struct {
     gemm_tile_fn tile;
+    gemm_tile_fn gemv;  /* mr = 1, nr <= 4 tile for M = 1 (NULL: no GEMV path) */
     int MR, NR;
     pk_pack_fn pk_pack; pk_kernel_fn pk_kernel;  /* packed path (NULL: tiles) */
     int PMR, PNR, pkc; dots_dtype wdt;
@@ -33,7 +34,7 @@ typedef struct {
 /* GEMV (one A row): the tile's 4 weight rows are taken a quarter of the panel
  * apart, so each thread runs 4 independent DRAM streams instead of one. */
 static void gemv_task(const lin_job *j, int n0, int n1) {
-    int q = (n1 - n0) / 4, nr = j->NR;
+    int q = (n1 - n0) / 4, nr = 4;
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc, last = k0 + kc >= j->K;
         const char *a = j->A + (size_t)k0 * j->asz;
@@ -41,12 +42,12 @@ static void gemv_task(const lin_job *j, int n0, int n1) {
             int n = n0 + r;
             float c[4];
             for (int s = 0; s < 4; s++) c[s] = k0 > 0 ? j->y[n + s * q] : 0;
-            j->tile(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, 1, NULL);
+            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, 1, NULL);
             for (int s = 0; s < 4; s++) j->y[n + s * q] = c[s] + (last && j->bias ? j->bias[n + s * q] : 0);
         }
         for (int n = n0 + 4 * q; n < n1; n += nr) { /* rows left over */
             int w = n1 - n < nr ? n1 - n : nr;
-            j->tile(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, w, kc, j->y + n, (size_t)j->N,
+            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, w, kc, j->y + n, (size_t)j->N,
                     k0 > 0, last && j->bias ? j->bias + n : NULL);
         }
     }
@@ -86,7 +87,7 @@ static void lin_task(void *ctx, int t, int thread) {
     int nb = j->a_major ? t % j->n_nb : t / j->n_mb, mb = j->a_major ? t / j->n_nb : t % j->n_mb;
     int n0 = nb * j->NB, n1 = n0 + j->NB < j->N ? n0 + j->NB : j->N;
     int m0 = mb * j->MB, m1 = m0 + j->MB < j->M ? m0 + j->MB : j->M;
-    if (j->M == 1 && j->NR == 4) { gemv_task(j, n0, n1); return; }
+    if (j->M == 1 && j->gemv) { gemv_task(j, n0, n1); return; }
     if (j->pk_kernel && packed_task(j, m0, m1, n0, n1) == 0) return;
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
@@ -187,6 +188,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         lin_job *j = &mj.j[p];
         int N = parts[p].N;
         j->tile = o->tile[wdt];
+        j->gemv = o->nr[wdt] == 4 ? o->tile[wdt] : o->gemv4[wdt];
         j->MR = o->mr[wdt];
         j->NR = o->nr[wdt];
         j->W = parts[p].W;
