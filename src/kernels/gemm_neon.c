@@ -32,7 +32,7 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
         for (; k + 8 <= kc; k += 8) {
             float32x4_t b[4], b2[4];
             UNROLL
-            for (int j = 0; j < 4; j++) { b[j] = load4_w(W, dt, wo[j] + k); b2[j] = load4_w(W, dt, wo[j] + k + 4); }
+            for (int j = 0; j < 4; j++) load8_dt_neon(W, dt, wo[j] + k, &b[j], &b2[j]);
             UNROLL
             for (int i = 0; i < MRc; i++) {
                 float32x4_t av = vld1q_f32(A + i * lda + k), av2 = vld1q_f32(A + i * lda + k + 4);

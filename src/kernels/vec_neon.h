@@ -59,4 +59,20 @@ AINL float32x4_t load4_dt_neon(const void *w, dots_dtype dt, size_t i) {
     return load4_bf16_neon((const bf16_t *)w + i);
 }
 
+/* 8 values at w[i] as two f32 vectors, one 128-bit load for 16-bit dtypes */
+AINL void load8_dt_neon(const void *w, dots_dtype dt, size_t i, float32x4_t *lo, float32x4_t *hi) {
+    if (dt == DT_F32) {
+        *lo = vld1q_f32((const float *)w + i);
+        *hi = vld1q_f32((const float *)w + i + 4);
+    } else if (dt == DT_F16) {
+        float16x8_t h = vreinterpretq_f16_u16(vld1q_u16((const f16_t *)w + i));
+        *lo = vcvt_f32_f16(vget_low_f16(h));
+        *hi = vcvt_high_f32_f16(h);
+    } else {
+        uint16x8_t b = vld1q_u16((const bf16_t *)w + i);
+        *lo = vreinterpretq_f32_u32(vshll_n_u16(vget_low_u16(b), 16));
+        *hi = vreinterpretq_f32_u32(vshll_high_n_u16(b, 16));
+    }
+}
+
 #endif
