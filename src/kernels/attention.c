@@ -3,7 +3,7 @@
  * Phase 1 packs K and V once per call (O(n_kv) memory) so both products of a
  * tile are outer products with no horizontal sums:
  *   f32 precision:  Kp[g][blk][c][16]      (16 keys of one head dim side by side)
- *                   V used in place (or widened to f32 when the cache is bf16)
+ *                   V rows copied contiguous [g][j][d] (widened when the cache is bf16)
  *   bf16 precision: Kp[g][blk][c/2][16][2] (16 keys x a pair of dims: one vdpbf16ps operand)
  *                   Vp[g][j/2][c][2]       (a pair of keys x 16 dims)
  * Keys are padded with zeros to whole blocks plus one tile.
@@ -291,7 +291,10 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     int T = pool_threads(pool);
     size_t es = J.native ? 2 : 4, hs = (size_t)J.nkv_pad * d;
     size_t kbytes = (size_t)a->n_kv_heads * hs * es;
-    int widen_v = !J.native && (J.bf || a->kv_dtype == DT_BF16);
+    /* f32 tiles always read V from the pack: rows of the caller's V are n_kv_heads * d
+     * apart (6 KB for the vision tower), which maps a 256-key tile onto a couple of
+     * L1 sets; the copy is O(n_kv) next to the O(n_q n_kv) tiles */
+    int widen_v = !J.native;
     size_t vbytes = J.native || widen_v ? kbytes : 0;
     size_t taskbytes = ((size_t)ntiles * a->n_heads * sizeof(attn_task) + 63) / 64 * 64;
     J.tbytes = ((size_t)BQ * d * 4 * 2 + (size_t)BQ * BK * 4 * 2 + BQ * 8 + 63) / 64 * 64;
@@ -316,10 +319,8 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     J.tasks = (attn_task *)(mem + kbytes + vbytes);
     J.tbuf = mem + kbytes + vbytes + taskbytes;
     J.part = (float *)(J.tbuf + J.tbytes * T);
-    if (widen_v) { /* f32 tiles over a bf16 cache or bf16-rounded values: V from the pack */
+    if (widen_v) { /* f32 tiles: V rows from the pack (widened, rounded or copied) */
         J.V = J.Vp; J.ldv = (size_t)d; J.vstride = hs;
-    } else if (!J.native) { /* f32 precision, f32 V: used in place */
-        J.V = a->v; J.ldv = a->ldv; J.vstride = (size_t)d;
     }
 
     int npack = a->n_kv_heads * ((J.nkv_pad + PACK_KEYS - 1) / PACK_KEYS);
