@@ -99,7 +99,7 @@ static void run_attn(void *c) {
 static void bench_attn(dots_pool *pool, const char *name, int nq, int nkv, int heads, int kvh, int causal,
                        dots_dtype kvdt, dots_dtype prec, double peak, double bw) {
     int d = 128;
-    nq = nq == 1 ? 1 : shrink(nq, 32); nkv = shrink(nkv, 32);
+    nq = nq == 1 ? 1 : shrink(nq, 128); nkv = shrink(nkv, 128);
     attn_ctx c;
     memset(&c, 0, sizeof c);
     c.pool = pool;
