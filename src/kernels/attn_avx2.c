@@ -42,11 +42,12 @@ AINL void qk_rows(const int R, const float *Q, int ldq, const float *Kp, int b, 
 static void qk_f32(const void *Qv, int ldq, int nq, const void *Kpv, int nblk, int d, float *S, int lds, float scale) {
     const float *Q = Qv, *Kp = Kpv;
     __m256 sc = _mm256_set1_ps(scale);
-    int i = 0;
-    for (; i + 3 <= nq; i += 3)
-        for (int b = 0; b < nblk; b += 2) qk_rows(3, Q + (size_t)i * ldq, ldq, Kp, b, d, S + (size_t)i * lds, lds, sc);
-    for (; i < nq; i++)
-        for (int b = 0; b < nblk; b += 2) qk_rows(1, Q + (size_t)i * ldq, ldq, Kp, b, d, S + (size_t)i * lds, lds, sc);
+    int n3 = nq / 3 * 3;
+    /* key blocks outer: their 32 keys x d (16 KB at d = 128) stay in L1 for all row groups */
+    for (int b = 0; b < nblk; b += 2) {
+        for (int i = 0; i < n3; i += 3) qk_rows(3, Q + (size_t)i * ldq, ldq, Kp, b, d, S + (size_t)i * lds, lds, sc);
+        for (int i = n3; i < nq; i++) qk_rows(1, Q + (size_t)i * ldq, ldq, Kp, b, d, S + (size_t)i * lds, lds, sc);
+    }
 }
 
 #define LD4(r, o) do { a##r##0 = _mm256_loadu_ps(o); a##r##1 = _mm256_loadu_ps((o) + 8); \
@@ -77,23 +78,24 @@ AINL void pv_rows(const int R, const int NV, const float *P, int ldp, const floa
     if (R > 1) { SV4(1, O + ldo); SV4(2, O + 2 * ldo); }
 }
 
-/* O[i, c] += sum_j P[i,j] V[j,c]; d is a multiple of 16 */
+/* O[i, c] += sum_j P[i,j] V[j,c]; d is a multiple of 16. Head-dim chunks outer:
+ * a chunk of V (nkeys x 32, 32 KB for a 256-key tile) stays in L1 for all row groups. */
 static void pv_f32(const void *Pv, int ldp, int nq, const void *Vv, size_t ldv, int nkeys, int d, float *O, int ldo) {
     const float *P = Pv, *V = Vv;
-    int i = 0;
-    for (; i + 3 <= nq; i += 3) {
-        const float *p = P + (size_t)i * ldp;
-        float *o = O + (size_t)i * ldo;
-        int c = 0;
-        for (; c + 32 <= d; c += 32) pv_rows(3, 4, p, ldp, V + c, ldv, nkeys, o + c, ldo);
-        if (c < d) pv_rows(3, 2, p, ldp, V + c, ldv, nkeys, o + c, ldo);
-    }
-    for (; i < nq; i++) {
-        const float *p = P + (size_t)i * ldp;
-        float *o = O + (size_t)i * ldo;
-        int c = 0;
-        for (; c + 32 <= d; c += 32) pv_rows(1, 4, p, ldp, V + c, ldv, nkeys, o + c, ldo);
-        if (c < d) pv_rows(1, 2, p, ldp, V + c, ldv, nkeys, o + c, ldo);
+    int n3 = nq / 3 * 3;
+    for (int c = 0; c < d; c += 32) {
+        int wide = d - c >= 32;
+        for (int i = 0; i < nq; i += i < n3 ? 3 : 1) {
+            const float *p = P + (size_t)i * ldp;
+            float *o = O + (size_t)i * ldo + c;
+            if (i < n3) {
+                if (wide) pv_rows(3, 4, p, ldp, V + c, ldv, nkeys, o, ldo);
+                else pv_rows(3, 2, p, ldp, V + c, ldv, nkeys, o, ldo);
+            } else {
+                if (wide) pv_rows(1, 4, p, ldp, V + c, ldv, nkeys, o, ldo);
+                else pv_rows(1, 2, p, ldp, V + c, ldv, nkeys, o, ldo);
+            }
+        }
     }
 }
 
