@@ -1,11 +1,18 @@
 /* Peak figures of this machine, measured with every pool thread busy and the
  * best of a few runs (others may be using the CPU). The loops are many small
- * pool tasks so the dynamic scheduler keeps every thread on them. */
+ * pool tasks so the dynamic scheduler keeps every thread on them.
+ *
+ * The peaks are those of the kernel level in use (isa_active(): $DOTS_ISA or
+ * the best the CPU has), so DOTS_ISA=avx2 on an AVX-512 machine gives AVX2
+ * figures against the ymm FMA peak. This file is compiled for the baseline
+ * CPU: the SIMD loops are __attribute__((target)) functions called only after
+ * a run-time check, so every bench runs on every CPU (no SIGILL). */
 #include "bench_util.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "kernels/kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -14,25 +21,33 @@
 #endif
 
 #define PEAK_TASKS 64
-#define PEAK_ITERS 200000  /* per task; 12 accumulators each */
+/* iterations per task (12 accumulators each); DOTS_BENCH_SMOKE=1 (CI smoke runs
+ * under qemu) shrinks them and the bandwidth buffer: figures then mean nothing */
+static int smoke(void) { const char *s = getenv("DOTS_BENCH_SMOKE"); return s && *s && strcmp(s, "0"); }
+static int g_peak_iters = 200000;
+#define PEAK_ITERS g_peak_iters
 
+enum { PEAK_SCALAR, PEAK_FMA256, PEAK_FMA512, PEAK_DPBF16, PEAK_NEON, PEAK_BFMMLA };
 typedef struct { int kind; volatile float sink; } peak_job;
 
 #if defined(__x86_64__)
-static float fma512(void) {
+#define T512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,avx2")))
+#define T512BF16 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,fma,avx2")))
+#define T256 __attribute__((target("avx2,fma")))
+T512 static float fma512(void) {
     __m512 a[12], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
-    for (int it = 0; it < PEAK_ITERS; it++)
+    for (int it = 0, n_it = PEAK_ITERS; it < n_it; it++)
 #pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], x, y);
     __m512 s = a[0];
     for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
     return _mm512_reduce_add_ps(s);
 }
-static float fma256(void) {
+T256 static float fma256(void) {
     __m256 a[12], x = _mm256_set1_ps(1.0000001f), y = _mm256_set1_ps(0.9999999f);
     for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
-    for (int it = 0; it < PEAK_ITERS; it++)
+    for (int it = 0, n_it = PEAK_ITERS; it < n_it; it++)
 #pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], x, y);
     float out[8], s = 0;
@@ -41,11 +56,13 @@ static float fma256(void) {
     for (int i = 0; i < 8; i++) s += out[i];
     return s;
 }
-static float dpbf16(void) {
+#if defined(__clang__) || __GNUC__ >= 11
+#define HAVE_BF16_PEAK 1
+T512BF16 static float dpbf16(void) {
     __m512 a[12];
     __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3f80);
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
-    for (int it = 0; it < PEAK_ITERS; it++) {
+    for (int it = 0, n_it = PEAK_ITERS; it < n_it; it++) {
 #pragma GCC unroll 12
         for (int i = 0; i < 12; i++) a[i] = _mm512_dpbf16_ps(a[i], x, y);
         __asm__ volatile("" : "+v"(x)); /* keep the operands opaque */
@@ -54,50 +71,95 @@ static float dpbf16(void) {
     for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
     return _mm512_reduce_add_ps(s);
 }
-static int has512(void) { return __builtin_cpu_supports("avx512f"); }
-static int hasbf16(void) { return __builtin_cpu_supports("avx512bf16"); }
 #endif
+#endif
+
+/* The fp32 peak loop that matches the active kernel level. */
+static int fp32_kind(void) {
+    dots_isa isa = isa_active();
+#if defined(__x86_64__)
+    if (isa >= ISA_AVX512 && isa <= ISA_AVX512BF16) return PEAK_FMA512;
+    if (isa == ISA_AVX2) return PEAK_FMA256;
+#elif defined(__aarch64__)
+    if (isa == ISA_NEON || isa == ISA_NEONBF16) return PEAK_NEON;
+#endif
+    (void)isa;
+    return PEAK_SCALAR;
+}
 
 /* flops of one task */
 static double task_flops(int kind) {
-#if defined(__x86_64__)
-    if (kind == 1) return 12.0 * PEAK_ITERS * 64;  /* 32 bf16 pairs x (mul + add) */
-    return 12.0 * PEAK_ITERS * (has512() ? 32 : 16);
-#elif defined(__aarch64__)
-    (void)kind;
-    return 12.0 * PEAK_ITERS * 8;
-#else
-    (void)kind;
-    return 12.0 * PEAK_ITERS * 2;
-#endif
+    switch (kind) {
+    case PEAK_DPBF16: return 12.0 * PEAK_ITERS * 64; /* 32 bf16 pairs x (mul + add) */
+    case PEAK_FMA512: return 12.0 * PEAK_ITERS * 32;
+    case PEAK_FMA256: return 12.0 * PEAK_ITERS * 16;
+    case PEAK_NEON: return 12.0 * PEAK_ITERS * 8;
+    case PEAK_BFMMLA: return 12.0 * PEAK_ITERS * 32; /* 2x2 outputs x 4 bf16 pairs x (mul + add) */
+    default: return 12.0 * PEAK_ITERS * 2;
+    }
 }
+
+static float scalar_peak_loop(void) {
+    float a[12], r = 0;
+    for (int i = 0; i < 12; i++) a[i] = (float)i;
+    for (int it = 0, n_it = PEAK_ITERS; it < n_it; it++)
+        for (int i = 0; i < 12; i++) a[i] = a[i] * 1.0000001f + 0.9999999f;
+    for (int i = 0; i < 12; i++) r += a[i];
+    return r;
+}
+
+#if defined(__aarch64__)
+/* FEAT_BF16 BFMMLA throughput (the neonbf16 GEMM tile's instruction); called
+ * only when that level is active, i.e. HWCAP2_BF16 is set. */
+__attribute__((target("arch=armv8.2-a+bf16"))) static float bfmmla_peak(void) {
+    /* operands through volatiles: GCC folds constant ones into an FP16 fmov,
+     * which FEAT_BF16 alone does not allow */
+    volatile uint16_t one = 0x3f80, small = 0x3c00; /* 1, 2^-7 */
+    float32x4_t a[12];
+    bfloat16x8_t x = vreinterpretq_bf16_u16(vdupq_n_u16(one)), y = vreinterpretq_bf16_u16(vdupq_n_u16(small));
+    for (int i = 0; i < 12; i++) a[i] = vdupq_n_f32((float)i);
+    for (int it = 0, n_it = PEAK_ITERS; it < n_it; it++)
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = vbfmmlaq_f32(a[i], x, y);
+    for (int i = 1; i < 12; i++) a[0] = vaddq_f32(a[0], a[i]);
+    return vaddvq_f32(a[0]);
+}
+#endif
 
 static void peak_task(void *ctx, int t, int thread) {
     (void)t; (void)thread;
     peak_job *j = ctx;
     float r = 0;
+    switch (j->kind) {
 #if defined(__x86_64__)
-    if (j->kind == 1) r = dpbf16();
-    else r = has512() ? fma512() : fma256();
-#elif defined(__aarch64__)
-    float32x4_t a[12], x = vdupq_n_f32(1.0000001f), y = vdupq_n_f32(0.9999999f);
-    for (int i = 0; i < 12; i++) a[i] = vdupq_n_f32((float)i);
-    for (int it = 0; it < PEAK_ITERS; it++)
-        for (int i = 0; i < 12; i++) a[i] = vfmaq_f32(y, a[i], x);
-    for (int i = 1; i < 12; i++) a[0] = vaddq_f32(a[0], a[i]);
-    r = vaddvq_f32(a[0]);
-#else
-    float a[12];
-    for (int i = 0; i < 12; i++) a[i] = (float)i;
-    for (int it = 0; it < PEAK_ITERS; it++)
-        for (int i = 0; i < 12; i++) a[i] = a[i] * 1.0000001f + 0.9999999f;
-    for (int i = 0; i < 12; i++) r += a[i];
+    case PEAK_FMA512: r = fma512(); break;
+    case PEAK_FMA256: r = fma256(); break;
+#ifdef HAVE_BF16_PEAK
+    case PEAK_DPBF16: r = dpbf16(); break;
 #endif
+#endif
+#if defined(__aarch64__)
+    case PEAK_NEON: {
+        float32x4_t a[12], x = vdupq_n_f32(1.0000001f), y = vdupq_n_f32(0.9999999f);
+        for (int i = 0; i < 12; i++) a[i] = vdupq_n_f32((float)i);
+        for (int it = 0, n_it = PEAK_ITERS; it < n_it; it++)
+            for (int i = 0; i < 12; i++) a[i] = vfmaq_f32(y, a[i], x);
+        for (int i = 1; i < 12; i++) a[0] = vaddq_f32(a[0], a[i]);
+        r = vaddvq_f32(a[0]);
+        break;
+    }
+#endif
+#if defined(__aarch64__)
+    case PEAK_BFMMLA: r = bfmmla_peak(); break;
+#endif
+    default: r = scalar_peak_loop(); break;
+    }
     j->sink += r;
 }
 
 static double run_peak(dots_pool *pool, int kind) {
     peak_job j = {kind, 0};
+    g_peak_iters = smoke() ? 500 : 200000;
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
         double t0 = dots_now();
@@ -108,41 +170,74 @@ static double run_peak(dots_pool *pool, int kind) {
     return best;
 }
 
-double bench_peak_fp32_gflops(dots_pool *pool) { return run_peak(pool, 0); }
-
-double bench_peak_bf16_gflops(dots_pool *pool) {
-#if defined(__x86_64__)
-    if (!hasbf16()) return 0;
-    return run_peak(pool, 1);
-#else
-    (void)pool;
-    return 0;
-#endif
+const char *bench_peak_fp32_name(void) {
+    switch (fp32_kind()) {
+    case PEAK_FMA512: return "fp32 FMA zmm (avx512)";
+    case PEAK_FMA256: return "fp32 FMA ymm (avx2)";
+    case PEAK_NEON: return "fp32 FMLA (neon)";
+    default: return "fp32 mul+add (baseline compiler code)";
+    }
 }
 
-#define BW_BYTES ((size_t)1 << 30)
+double bench_peak_fp32_gflops(dots_pool *pool) { return run_peak(pool, fp32_kind()); }
+
+double bench_peak_bf16_gflops(dots_pool *pool) {
+#ifdef HAVE_BF16_PEAK
+    if (isa_active() == ISA_AVX512BF16) return run_peak(pool, PEAK_DPBF16);
+#endif
+#if defined(__aarch64__)
+    if (isa_active() == ISA_NEONBF16) return run_peak(pool, PEAK_BFMMLA);
+#endif
+    (void)pool;
+    return 0;
+}
+
+#define BW_BYTES (smoke() ? (size_t)16 << 20 : (size_t)1 << 30)
 #define BW_CHUNK ((size_t)4 << 20)
 
-typedef struct { const char *buf; volatile uint64_t sink; } bw_job;
+typedef struct { const char *buf; int wide; volatile uint64_t sink; } bw_job;
+
+#if defined(__x86_64__)
+/* four streams per thread: more misses in flight than one */
+T512 static uint64_t bw_chunk512(const char *p) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    const size_t q = BW_CHUNK / 4;
+    for (size_t i = 0; i < q; i += 64) {
+        s0 = _mm512_xor_si512(s0, _mm512_load_si512(p + i));
+        s1 = _mm512_xor_si512(s1, _mm512_load_si512(p + q + i));
+        s2 = _mm512_xor_si512(s2, _mm512_load_si512(p + 2 * q + i));
+        s3 = _mm512_xor_si512(s3, _mm512_load_si512(p + 3 * q + i));
+    }
+    s0 = _mm512_xor_si512(_mm512_xor_si512(s0, s1), _mm512_xor_si512(s2, s3));
+    return (uint64_t)_mm512_reduce_add_epi64(s0);
+}
+T256 static uint64_t bw_chunk256(const char *p) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+    const size_t q = BW_CHUNK / 4;
+    for (size_t i = 0; i < q; i += 64) { /* two loads per stream per line */
+        s0 = _mm256_xor_si256(s0, _mm256_xor_si256(_mm256_load_si256((const __m256i *)(p + i)),
+                                                   _mm256_load_si256((const __m256i *)(p + i + 32))));
+        s1 = _mm256_xor_si256(s1, _mm256_xor_si256(_mm256_load_si256((const __m256i *)(p + q + i)),
+                                                   _mm256_load_si256((const __m256i *)(p + q + i + 32))));
+        s2 = _mm256_xor_si256(s2, _mm256_xor_si256(_mm256_load_si256((const __m256i *)(p + 2 * q + i)),
+                                                   _mm256_load_si256((const __m256i *)(p + 2 * q + i + 32))));
+        s3 = _mm256_xor_si256(s3, _mm256_xor_si256(_mm256_load_si256((const __m256i *)(p + 3 * q + i)),
+                                                   _mm256_load_si256((const __m256i *)(p + 3 * q + i + 32))));
+    }
+    s0 = _mm256_xor_si256(_mm256_xor_si256(s0, s1), _mm256_xor_si256(s2, s3));
+    uint64_t out[4];
+    _mm256_storeu_si256((__m256i *)out, s0);
+    return out[0] ^ out[1] ^ out[2] ^ out[3];
+}
+#endif
 
 static void bw_task(void *ctx, int t, int thread) {
     (void)thread;
     bw_job *j = ctx;
     const char *p = j->buf + (size_t)t * BW_CHUNK;
 #if defined(__x86_64__)
-    if (has512()) { /* four streams per thread: more misses in flight than one */
-        __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-        const size_t q = BW_CHUNK / 4;
-        for (size_t i = 0; i < q; i += 64) {
-            s0 = _mm512_xor_si512(s0, _mm512_load_si512(p + i));
-            s1 = _mm512_xor_si512(s1, _mm512_load_si512(p + q + i));
-            s2 = _mm512_xor_si512(s2, _mm512_load_si512(p + 2 * q + i));
-            s3 = _mm512_xor_si512(s3, _mm512_load_si512(p + 3 * q + i));
-        }
-        s0 = _mm512_xor_si512(_mm512_xor_si512(s0, s1), _mm512_xor_si512(s2, s3));
-        j->sink += (uint64_t)_mm512_reduce_add_epi64(s0);
-        return;
-    }
+    if (j->wide == 512) { j->sink += bw_chunk512(p); return; }
+    if (j->wide == 256) { j->sink += bw_chunk256(p); return; }
 #endif
     uint64_t s[4] = {0, 0, 0, 0};
     const uint64_t *q = (const uint64_t *)p;
@@ -154,7 +249,8 @@ double bench_read_bandwidth_gbs(dots_pool *pool) {
     char *buf = dots_alloc(BW_BYTES, "bandwidth buffer", NULL);
     if (!buf) return 0;
     memset(buf, 1, BW_BYTES);
-    bw_job j = {buf, 0};
+    int kind = fp32_kind();
+    bw_job j = {buf, kind == PEAK_FMA512 ? 512 : kind == PEAK_FMA256 ? 256 : 0, 0};
     double best = 0;
     for (int rep = 0; rep < 4; rep++) {
         double t0 = dots_now();

@@ -4,9 +4,13 @@
 #define DOTS_BENCH_UTIL_H
 #include "base/threadpool.h"
 
-/* f32 FMA throughput with every pool thread busy, GFLOP/s. */
+/* DOTS_BENCH_SMOKE=1 in the environment: tiny peak loops (CI smoke runs under emulation). */
+/* f32 FMA throughput of the kernel level in use (isa_active(): ymm for avx2,
+ * zmm for avx512*, ...) with every pool thread busy, GFLOP/s. */
 double bench_peak_fp32_gflops(dots_pool *pool);
-/* bf16 dot-product throughput (AVX512_BF16 vdpbf16ps, or NEON bfdot where built), GFLOP/s; 0 if none. */
+/* What bench_peak_fp32_gflops measures, e.g. "fp32 FMA ymm (avx2)". */
+const char *bench_peak_fp32_name(void);
+/* bf16 dot-product throughput (AVX512_BF16 vdpbf16ps, or BFMMLA on neonbf16) when that level is in use, GFLOP/s; 0 otherwise. */
 double bench_peak_bf16_gflops(dots_pool *pool);
 /* DRAM read bandwidth with every pool thread streaming, GB/s. */
 double bench_read_bandwidth_gbs(dots_pool *pool);

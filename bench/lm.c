@@ -59,6 +59,9 @@ int main(int argc, char **argv) {
     double bytes = lm_decode_weight_bytes(lm);
     printf("read bandwidth %.1f GB/s; one decode step reads %.3f GB of weights -> limit %.2f tok/s\n", bw, bytes / 1e9,
            bw * 1e9 / bytes);
+    double pk = bench_peak_bf16_gflops(pool), p32 = bench_peak_fp32_gflops(pool);
+    if (pk <= 0) pk = p32; /* prefill is measured against the peak of the level in use */
+    printf("peaks (same run): %s %.1f GFLOP/s, bf16 dot %.1f GFLOP/s\n", bench_peak_fp32_name(), p32, pk == p32 ? 0 : pk);
 
     int D = c->hidden_size, V = c->vocab_size;
     int total = max_len + n_decode + 1;
@@ -78,7 +81,8 @@ int main(int argc, char **argv) {
         if (lm_forward(lm, st, pool, x, L, logits, 0, &e)) return fail(&e);
         double dt = dots_now() - t0;
         double attn = 2.0 * 2.0 * c->num_hidden_layers * (double)c->num_attention_heads * c->head_dim * L * (L + 1) / 2.0;
-        printf("prefill %5d tokens: %8.3f s  %9.1f tok/s  ~%.1f GFLOP/s\n", L, dt, L / dt, (lin * L + attn) / dt / 1e9);
+        printf("prefill %5d tokens: %8.3f s  %9.1f tok/s  ~%.1f GFLOP/s = %.0f%% of the %s peak\n", L, dt, L / dt,
+               (lin * L + attn) / dt / 1e9, 100.0 * (lin * L + attn) / dt / 1e9 / pk, pk == p32 ? "fp32" : "bf16");
         if (li == 0 && n_decode > 0) {
             int tok = ids[L];
             t0 = dots_now();

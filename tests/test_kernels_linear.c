@@ -31,12 +31,15 @@ int main(void) {
         {9, 600, 4224},  /* K = F, many N panels */
         {1, 50, 9000},   /* GEMV over 3 K chunks (LM down_proj-like) */
         {2, 67, 8960},
+        {20, 21, 800},   /* packed path (M >= 16): row and column tails, 3 K chunks, K % 8 tail */
+        {48, 40, 385},   /* packed: whole row groups, K one past a chunk */
     };
     static const dots_dtype wdts[] = {DT_F32, DT_F16, DT_BF16};
-    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};
     int nshapes = (int)(sizeof shapes / sizeof *shapes);
     for (int s = 0; s < nshapes; s++) {
         int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;
+        if (getenv("DOTS_TEST_SMALL") && (double)M * N * K > 1e6) continue; /* under emulation (qemu_x86.cmake) */
         float *x = malloc((size_t)M * K * 4), *wf = malloc((size_t)N * K * 4), *bf = malloc((size_t)N * 4);
         float *ref = malloc((size_t)M * N * 4), *y = malloc((size_t)(M * N + 1) * 4);
         test_fill_random(x, (size_t)M * K, 1 + s);
@@ -47,7 +50,7 @@ int main(void) {
                 dots_dtype wdt = wdts[wi], bdt = wi == 2 ? DT_BF16 : DT_F32;
                 void *W = make_w(wf, (size_t)N * K, wdt), *B = bias_mode ? make_w(bf, (size_t)N, bdt) : NULL;
                 ref_linear(x, M, K, W, wdt, B, bdt, ref, N);
-                for (int li = 0; li < 5; li++) {
+                for (int li = 0; li < ISA_COUNT; li++) {
                     if (isa_select(levels[li]) != levels[li]) continue;
                     for (int i = 0; i <= M * N; i++) y[i] = NAN;
                     y[M * N] = 12345.0f; /* guard: nothing written past y */
@@ -71,7 +74,7 @@ int main(void) {
     /* k_linear_multi: parts of different N over one x (q/k/v- and gate/up-like), each
      * against the reference and bit-identical to its own k_linear call */
     {
-        static const int Ms[] = {1, 3, 200};
+        int Ms[] = {1, 3, getenv("DOTS_TEST_SMALL") ? 20 : 200}; /* 20: still the packed path, under qemu */
         static const int Ns[3] = {70, 13, 29};
         int K = 513;
         for (int mi = 0; mi < 3; mi++) {
@@ -96,7 +99,7 @@ int main(void) {
                     ref_linear(x, M, K, W[p], wdt, B[p], bdt, ref[p], N);
                     parts[p] = (dots_lin_part){W[p], B[p], y[p], N};
                 }
-                for (int li = 0; li < 5; li++) {
+                for (int li = 0; li < ISA_COUNT; li++) {
                     if (isa_select(levels[li]) != levels[li]) continue;
                     for (int p = 0; p < 3; p++) {
                         for (int i = 0; i <= M * Ns[p]; i++) y[p][i] = NAN;

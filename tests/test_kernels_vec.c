@@ -30,13 +30,13 @@ static double worst(const float *a, const float *b, size_t n, double abs_tol, do
 }
 
 int main(void) {
-    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};
     static const int dims[] = {1, 3, 17, 31, 65, 130, 1536};
     enum { ROWS = 3, MAXD = 1536, NV = 5000 };
     float *x = malloc(ROWS * MAXD * 4), *y = malloc(ROWS * MAXD * 4), *r = malloc(ROWS * MAXD * 4);
     float *wf = malloc(MAXD * 4), *bf = malloc(MAXD * 4);
     float *g = malloc(NV * 4), *u = malloc(NV * 4), *g2 = malloc(NV * 4), *tmp = malloc(NV * 4);
-    for (int li = 0; li < 5; li++) {
+    for (int li = 0; li < ISA_COUNT; li++) {
         if (isa_select(levels[li]) != levels[li]) continue;
         const char *isa = isa_name(levels[li]);
         for (int di = 0; di < 7; di++)

@@ -3,7 +3,7 @@
  * Phase 1 packs K and V once per call (O(n_kv) memory) so both products of a
  * tile are outer products with no horizontal sums:
  *   f32 precision:  Kp[g][blk][c][16]      (16 keys of one head dim side by side)
- *                   V used in place (or widened to f32 when the cache is bf16)
+ *                   V rows copied contiguous [g][j][d] (widened when the cache is bf16)
  *   bf16 precision: Kp[g][blk][c/2][16][2] (16 keys x a pair of dims: one vdpbf16ps operand)
  *                   Vp[g][j/2][c][2]       (a pair of keys x 16 dims)
  * Keys are padded with zeros to whole blocks plus one tile.
@@ -12,7 +12,8 @@
  * A few queries (decode) skip the packing: K and V rows are read in place, once
  * per group of query heads that share a KV head, and the keys are split into
  * ranges whose partial softmax results are merged (flash-decoding), so every
- * thread has work even with fewer KV heads than threads. */
+ * thread has work even with fewer KV heads than threads. Scratch is the
+ * caller thread's (scratch.c), kept between calls: no allocation per token. */
 #include <math.h>
 #include <string.h>
 #include "base/mem.h"
@@ -282,7 +283,7 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     J.nkv_pad = (a->n_kv + ATT_KB - 1) / ATT_KB * ATT_KB + BK;
     int nseg = segments(a, NULL, 0);
     int ntiles = 0;
-    int *seg = dots_alloc((size_t)nseg * 4 * sizeof *seg, "attention segments", NULL);
+    int *seg = kern_scratch(KS_ATTN_SEG, (size_t)nseg * 4 * sizeof *seg); /* per-thread, kept: no malloc per call */
     if (!seg) return -1;
     segments(a, seg, nseg);
     for (int s = 0; s < nseg; s++) ntiles += decode ? seg[4 * s + 1] - seg[4 * s] : (seg[4 * s + 1] - seg[4 * s] + BQ - 1) / BQ;
@@ -290,7 +291,10 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     int T = pool_threads(pool);
     size_t es = J.native ? 2 : 4, hs = (size_t)J.nkv_pad * d;
     size_t kbytes = (size_t)a->n_kv_heads * hs * es;
-    int widen_v = !J.native && (J.bf || a->kv_dtype == DT_BF16);
+    /* f32 tiles always read V from the pack: rows of the caller's V are n_kv_heads * d
+     * apart (6 KB for the vision tower), which maps a 256-key tile onto a couple of
+     * L1 sets; the copy is O(n_kv) next to the O(n_q n_kv) tiles */
+    int widen_v = !J.native;
     size_t vbytes = J.native || widen_v ? kbytes : 0;
     size_t taskbytes = ((size_t)ntiles * a->n_heads * sizeof(attn_task) + 63) / 64 * 64;
     J.tbytes = ((size_t)BQ * d * 4 * 2 + (size_t)BQ * BK * 4 * 2 + BQ * 8 + 63) / 64 * 64;
@@ -308,17 +312,15 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
         taskbytes = ((size_t)base * J.nsplit * sizeof(attn_task) + 63) / 64 * 64;
         partbytes = (size_t)base * J.nsplit * DEC_G * (d + 2) * 4;
     }
-    char *mem = dots_alloc(kbytes + vbytes + taskbytes + J.tbytes * T + partbytes, "attention scratch", NULL);
-    if (!mem) { dots_free(seg); return -1; }
+    char *mem = kern_scratch(KS_ATTN, kbytes + vbytes + taskbytes + J.tbytes * T + partbytes);
+    if (!mem) { kern_scratch_done(KS_ATTN_SEG); return -1; }
     J.Kp = mem;
     J.Vp = vbytes ? mem + kbytes : NULL;
     J.tasks = (attn_task *)(mem + kbytes + vbytes);
     J.tbuf = mem + kbytes + vbytes + taskbytes;
     J.part = (float *)(J.tbuf + J.tbytes * T);
-    if (widen_v) { /* f32 tiles over a bf16 cache or bf16-rounded values: V from the pack */
+    if (widen_v) { /* f32 tiles: V rows from the pack (widened, rounded or copied) */
         J.V = J.Vp; J.ldv = (size_t)d; J.vstride = hs;
-    } else if (!J.native) { /* f32 precision, f32 V: used in place */
-        J.V = a->v; J.ldv = a->ldv; J.vstride = (size_t)d;
     }
 
     int npack = a->n_kv_heads * ((J.nkv_pad + PACK_KEYS - 1) / PACK_KEYS);
@@ -348,7 +350,7 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     pool_run(pool, nt, decode ? decode_task : tile_task, &J);
     if (decode)
         for (int t = 0; t < nt; t += J.nsplit) merge_splits(&J, t);
-    dots_free(mem);
-    dots_free(seg);
+    kern_scratch_done(KS_ATTN);
+    kern_scratch_done(KS_ATTN_SEG);
     return 0;
 }

@@ -1,11 +1,13 @@
 /* ISA detection, the kernel table of the selected level, and the small
  * entry points that go straight to it (linear.c and attention.c hold the
  * drivers of the two big ones). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels/kern_impl.h"
+#include "kernels/cpu_arm.h"
 
-static const char *k_isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512bf16", "neon"};
+static const char *k_isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512bf16", "neon", "neonbf16"};
 const char *isa_name(dots_isa isa) { return (unsigned)isa < ISA_COUNT ? k_isa_names[isa] : "?"; }
 
 dots_isa isa_detect(void) {
@@ -21,14 +23,18 @@ dots_isa isa_detect(void) {
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ISA_AVX2;
     return ISA_SCALAR;
 #elif defined(__aarch64__)
-    return ISA_NEON;
+    return cpu_has_arm_bf16() ? ISA_NEONBF16 : ISA_NEON;
 #else
     return ISA_SCALAR;
 #endif
 }
 
+/* The table is built once, thread-safely (pthread_once), from $DOTS_ISA or
+ * the detected level; isa_select (tests, benches) rebuilds it and must not run
+ * while other threads are inside kernels. */
 static int g_isa = -1;
 static kern_ops g_ops;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 /* Each level overlays the slots it implements on the levels below it. */
 static void build_table(dots_isa isa) {
@@ -41,36 +47,53 @@ static void build_table(dots_isa isa) {
     if (isa == ISA_AVX512BF16) kops_fill_avx512bf16(&o);
 #endif
 #if DOTS_ARM64
-    if (isa == ISA_NEON) kops_fill_neon(&o);
+    if (isa == ISA_NEON || isa == ISA_NEONBF16) kops_fill_neon(&o);
+    if (isa == ISA_NEONBF16) kops_fill_neon_bf16(&o);
 #endif
     g_ops = o;
 }
 
-dots_isa isa_select(dots_isa isa) {
+/* Whether level isa runs where isa_detect() gives best: levels are ordered
+ * within one architecture (scalar < avx2 < avx512 < avx512bf16; scalar < neon
+ * < neonbf16), and the other architecture's levels never run. */
+static int isa_runs(dots_isa isa, dots_isa best) {
+    if (isa == ISA_SCALAR) return 1;
+#if defined(__aarch64__)
+    return (isa == ISA_NEON || isa == ISA_NEONBF16) && isa <= best;
+#else
+    return isa >= ISA_AVX2 && isa <= ISA_AVX512BF16 && isa <= best;
+#endif
+}
+
+static dots_isa set_level(dots_isa isa) {
     dots_isa best = isa_detect();
-    if ((unsigned)isa >= ISA_COUNT) isa = best;
-    /* x86 levels are ordered; NEON only where detected */
-    if (isa == ISA_NEON ? best != ISA_NEON : (best != ISA_NEON && isa > best)) isa = best;
-    if (best == ISA_NEON && isa != ISA_SCALAR) isa = ISA_NEON;
+    if ((unsigned)isa >= ISA_COUNT || !isa_runs(isa, best)) isa = best;
     build_table(isa);
     g_isa = isa;
     return isa;
 }
 
+static void init_default(void) {
+    const char *env = getenv("DOTS_ISA");
+    dots_isa want = isa_detect();
+    if (env)
+        for (int i = 0; i < ISA_COUNT; i++)
+            if (strcmp(env, k_isa_names[i]) == 0) want = (dots_isa)i;
+    set_level(want);
+}
+
+dots_isa isa_select(dots_isa isa) {
+    pthread_once(&g_once, init_default); /* so a later first use cannot undo this choice */
+    return set_level(isa);
+}
+
 dots_isa isa_active(void) {
-    if (g_isa < 0) {
-        const char *env = getenv("DOTS_ISA");
-        dots_isa want = isa_detect();
-        if (env)
-            for (int i = 0; i < ISA_COUNT; i++)
-                if (strcmp(env, k_isa_names[i]) == 0) want = (dots_isa)i;
-        isa_select(want);
-    }
+    pthread_once(&g_once, init_default);
     return (dots_isa)g_isa;
 }
 
 const kern_ops *kops(void) {
-    isa_active();
+    pthread_once(&g_once, init_default);
     return &g_ops;
 }
 

@@ -1,6 +1,11 @@
-/* AVX2 + FMA GEMM tiles (CPUs without AVX-512): F32, F16 (F16C) and BF16 by
- * widening, 4 activation rows x 3 weight rows of 8-lane accumulators along K
- * (15 of the 16 ymm registers). */
+/* AVX2 + FMA GEMM (CPUs without AVX-512): F32, F16 (F16C) and BF16 weights by
+ * widening to f32.
+ *  - Packed path (M >= PK_MIN_M, see kern_impl.h): weight slivers of 16 rows are
+ *    widened and transposed once per panel to Bp[k][16] (8x8 register
+ *    transposes), and a 6x16 outer-product kernel (12 ymm accumulators, 2 weight
+ *    vectors, 1 broadcast) runs over them: 2 loads + 6 broadcasts per 12 FMAs.
+ *  - Tiles (small M, GEMV): 4 activation rows x 3 weight rows of 8-lane
+ *    accumulators along K (15 of the 16 ymm registers), weights read in place. */
 #include <immintrin.h>
 #include <stdint.h>
 #include "kernels/kern_impl.h"
@@ -54,11 +59,156 @@ GEMM_TILE_BY_MR(tile_f32, DT_F32)
 GEMM_TILE_BY_MR(tile_f16, DT_F16)
 GEMM_TILE_BY_MR(tile_bf16w, DT_BF16)
 
+/* ---- GEMV (one activation row): 4 weight rows, each its own DRAM stream ---- */
+#define GEMV_PF 1024 /* prefetch distance along each weight row, in elements */
+
+/* C[0, j] (= or +=) sum_k A[k] W[j, k] (+ bias[j]), j < nr <= 4; two accumulators
+ * per row hide the FMA latency. */
+AINL void gemv4_T(const dots_dtype dt, const float *A, const void *W, size_t ldw, int nr, int kc, float *C,
+                  int accumulate, const float *bias) {
+    size_t w0 = 0, w1 = (size_t)(nr > 1) * ldw, w2 = (size_t)(nr > 2) * 2 * ldw, w3 = (size_t)(nr > 3) * 3 * ldw;
+    size_t es = dt == DT_F32 ? 4 : 2;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+    int k = 0;
+    for (; k + 16 <= kc; k += 16) {
+        const char *wb = (const char *)W;
+        _mm_prefetch(wb + (w0 + k + GEMV_PF) * es, _MM_HINT_T0);
+        _mm_prefetch(wb + (w1 + k + GEMV_PF) * es, _MM_HINT_T0);
+        _mm_prefetch(wb + (w2 + k + GEMV_PF) * es, _MM_HINT_T0);
+        _mm_prefetch(wb + (w3 + k + GEMV_PF) * es, _MM_HINT_T0);
+        __m256 a0 = _mm256_loadu_ps(A + k), a1 = _mm256_loadu_ps(A + k + 8);
+        c0 = _mm256_fmadd_ps(a0, load8_w(W, dt, w0 + k), c0); d0 = _mm256_fmadd_ps(a1, load8_w(W, dt, w0 + k + 8), d0);
+        c1 = _mm256_fmadd_ps(a0, load8_w(W, dt, w1 + k), c1); d1 = _mm256_fmadd_ps(a1, load8_w(W, dt, w1 + k + 8), d1);
+        c2 = _mm256_fmadd_ps(a0, load8_w(W, dt, w2 + k), c2); d2 = _mm256_fmadd_ps(a1, load8_w(W, dt, w2 + k + 8), d2);
+        c3 = _mm256_fmadd_ps(a0, load8_w(W, dt, w3 + k), c3); d3 = _mm256_fmadd_ps(a1, load8_w(W, dt, w3 + k + 8), d3);
+    }
+    float s[4] = {hsum8(_mm256_add_ps(c0, d0)), hsum8(_mm256_add_ps(c1, d1)), hsum8(_mm256_add_ps(c2, d2)),
+                  hsum8(_mm256_add_ps(c3, d3))};
+    size_t wo[4] = {w0, w1, w2, w3};
+    for (int j = 0; j < nr; j++) {
+        for (int kk = k; kk < kc; kk++) s[j] += A[kk] * kern_w_at(W, dt, wo[j] + kk); /* K tail */
+        if (bias) s[j] += bias[j];
+        C[j] = accumulate ? C[j] + s[j] : s[j];
+    }
+}
+
+#define GEMV_FN(name, dt) \
+    static void name(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C, \
+                     size_t ldc, int acc, const float *bias) { \
+        (void)lda; (void)mr; (void)ldc; \
+        gemv4_T(dt, A, W, ldw, nr, kc, C, acc, bias); \
+    }
+GEMV_FN(gemv_f32, DT_F32)
+GEMV_FN(gemv_f16, DT_F16)
+GEMV_FN(gemv_bf16w, DT_BF16)
+
+/* ---- packed path ---- */
+#define PMR 6
+#define PNR 16
+#define PK_MIN_M 16 /* below this, converting a panel (1 per 2M flops) costs more than it saves; not tuned */
+
+/* r[0..7] (8 rows of 8) -> transposed in place */
+AINL void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* Bp[k][16] = W[j][k] for j < nr (0 for nr <= j < 16), k < kc. */
+AINL void pack_T(const dots_dtype dt, const void *W, size_t ldw, int nr, int kc, float *Bp) {
+    for (int g = 0; g < PNR; g += 8) {
+        size_t wo[8];
+        int live = nr - g; /* rows of this group that exist */
+        for (int j = 0; j < 8; j++) wo[j] = (size_t)(g + (j < live ? j : 0)) * ldw;
+        if (live <= 0) {
+            for (int k = 0; k < kc; k++) _mm256_storeu_ps(Bp + (size_t)k * PNR + g, _mm256_setzero_ps());
+            continue;
+        }
+        int k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 r[8];
+#pragma GCC unroll 8
+            for (int j = 0; j < 8; j++) r[j] = j < live ? load8_w(W, dt, wo[j] + k) : _mm256_setzero_ps();
+            transpose8(r);
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(Bp + (size_t)(k + i) * PNR + g, r[i]);
+        }
+        for (; k < kc; k++) /* K tail */
+            for (int j = 0; j < 8; j++) Bp[(size_t)k * PNR + g + j] = j < live ? kern_w_at(W, dt, wo[j] + k) : 0.0f;
+    }
+}
+
+static void pk_pack(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp) {
+    if (wdt == DT_BF16) pack_T(DT_BF16, W, ldw, nr, kc, Bp);
+    else if (wdt == DT_F16) pack_T(DT_F16, W, ldw, nr, kc, Bp);
+    else pack_T(DT_F32, W, ldw, nr, kc, Bp);
+}
+
+/* One row of the 6x16 block: named accumulators (an array of __m256 makes GCC
+ * keep them in memory). */
+#define ROW_FMA(i) do { __m256 av = _mm256_broadcast_ss(a##i + k); \
+        c##i##0 = _mm256_fmadd_ps(av, b0, c##i##0); c##i##1 = _mm256_fmadd_ps(av, b1, c##i##1); } while (0)
+
+AINL void store_row(float *ci, __m256 r0, __m256 r1, __m256 bv0, __m256 bv1, int nr, int accumulate) {
+    r0 = _mm256_add_ps(r0, bv0);
+    r1 = _mm256_add_ps(r1, bv1);
+    if (nr == PNR) {
+        if (accumulate) { r0 = _mm256_add_ps(r0, _mm256_loadu_ps(ci)); r1 = _mm256_add_ps(r1, _mm256_loadu_ps(ci + 8)); }
+        _mm256_storeu_ps(ci, r0);
+        _mm256_storeu_ps(ci + 8, r1);
+        return;
+    }
+    float t[PNR]; /* N tail: nothing written past column nr */
+    _mm256_storeu_ps(t, r0);
+    _mm256_storeu_ps(t + 8, r1);
+    for (int j = 0; j < nr; j++) ci[j] = accumulate ? ci[j] + t[j] : t[j];
+}
+
+/* C[6,16] (= or +=) A[6,kc] Bp[kc,16]; rows past mr read row 0 and are not stored. */
+static void pk_kernel(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc, int nr,
+                      int accumulate, const float *bias) {
+    const float *a0 = A, *a1 = A + (mr > 1 ? lda : 0), *a2 = A + (mr > 2 ? 2 * lda : 0);
+    const float *a3 = A + (mr > 3 ? 3 * lda : 0), *a4 = A + (mr > 4 ? 4 * lda : 0), *a5 = A + (mr > 5 ? 5 * lda : 0);
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_loadu_ps(Bp + (size_t)k * PNR), b1 = _mm256_loadu_ps(Bp + (size_t)k * PNR + 8);
+        ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+    }
+    __m256 bv0 = _mm256_setzero_ps(), bv1 = bv0;
+    if (bias) {
+        float tb[PNR];
+        for (int j = 0; j < PNR; j++) tb[j] = j < nr ? bias[j] : 0.0f;
+        bv0 = _mm256_loadu_ps(tb); bv1 = _mm256_loadu_ps(tb + 8);
+    }
+    store_row(C, c00, c01, bv0, bv1, nr, accumulate);
+    if (mr > 1) store_row(C + ldc, c10, c11, bv0, bv1, nr, accumulate);
+    if (mr > 2) store_row(C + 2 * ldc, c20, c21, bv0, bv1, nr, accumulate);
+    if (mr > 3) store_row(C + 3 * ldc, c30, c31, bv0, bv1, nr, accumulate);
+    if (mr > 4) store_row(C + 4 * ldc, c40, c41, bv0, bv1, nr, accumulate);
+    if (mr > 5) store_row(C + 5 * ldc, c50, c51, bv0, bv1, nr, accumulate);
+}
+
 void kops_fill_avx2(kern_ops *o) {
     o->tile[DT_F32] = tile_f32; o->act[DT_F32] = ACT_F32;
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
     for (int i = 0; i < 3; i++) { o->mr[i] = 4; o->nr[i] = NR; }
+    o->gemv4[DT_F32] = gemv_f32; o->gemv4[DT_F16] = gemv_f16; o->gemv4[DT_BF16] = gemv_bf16w;
+    o->pk_pack = pk_pack; o->pk_kernel = pk_kernel;
+    o->pk_mr = PMR; o->pk_nr = PNR; o->pk_min_m = PK_MIN_M;
     kops_fill_attn_avx2(o);
     kops_fill_vec_avx2(o);
 }

@@ -20,6 +20,21 @@ typedef enum {
 typedef void (*gemm_tile_fn)(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc,
                              float *C, size_t ldc, int accumulate, const float *bias);
 
+/* Packed GEMM (optional: slots NULL where an ISA has none; the driver then uses
+ * the tiles above). linear.c, per (M block, N panel) task and per K chunk of kc:
+ *  1. pk_pack converts the panel's weights once to f32 slivers in per-thread
+ *     scratch (L2-resident): sliver s holds weight rows n0 + s*pk_nr .. as
+ *     Bp[k][pk_nr] (k < kc), rows past nr (<= pk_nr) zero;
+ *  2. for each group of pk_mr activation rows (f32, read in place: the act[]
+ *     format, so bf16-weight rows arrive already rounded to bf16) and each sliver,
+ *     pk_kernel computes C[i,j] (= or +=) sum_k A[i*lda + k] * Bp[k*pk_nr + j]
+ *     (+ bias[j]) for i < mr, j < nr. A rows i >= mr are never read.
+ * Used for M >= pk_min_m; below that the unpacked tiles win (packing W costs
+ * one conversion per 2M flops). */
+typedef void (*pk_pack_fn)(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp);
+typedef void (*pk_kernel_fn)(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc,
+                             int nr, int accumulate, const float *bias);
+
 /* Attention tile pieces; KV is pre-packed (see attention.c for the layouts). */
 typedef void (*qk_fn)(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds, float scale);
 typedef void (*pv_fn)(const void *P, int ldp, int nq, const void *V, size_t ldv, int nkeys, int d, float *O, int ldo);
@@ -28,6 +43,13 @@ typedef struct kern_ops {
     gemm_tile_fn tile[3];  /* by weight dtype: DT_F32, DT_F16, DT_BF16 (dtype enum order) */
     kact act[3];
     int mr[3], nr[3];
+    /* optional GEMV tiles (mr = 1, nr <= 4) for ISAs whose nr[] is not 4: the
+     * GEMV path (M = 1, linear.c gemv_task) runs 4 weight rows as 4 streams */
+    gemm_tile_fn gemv4[3];
+    /* packed GEMM for the weight dtypes whose act[] is f32 (see pk_pack_fn) */
+    pk_pack_fn pk_pack;
+    pk_kernel_fn pk_kernel;
+    int pk_mr, pk_nr, pk_min_m;
     /* attention tiles: [0] f32 operands, [1] native bf16 operands (NULL where the
      * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];
@@ -78,6 +100,14 @@ static inline float kern_w_at(const void *w, dots_dtype dt, size_t i) {
         } \
     }
 
+/* Per-thread growable scratch (scratch.c): one buffer per slot and OS thread,
+ * kept between calls (no allocation per call once sizes are seen), so two
+ * callers on different threads never share one. NULL if out of memory.
+ * kern_scratch_done gives back a buffer grown past a few tens of MB. */
+typedef enum { KS_LINEAR, KS_PANEL, KS_ATTN, KS_ATTN_SEG, KS_COUNT } kern_slot;
+void *kern_scratch(kern_slot slot, size_t bytes);
+void kern_scratch_done(kern_slot slot);
+
 /* The table for the active ISA (dispatch.c). */
 const kern_ops *kops(void);
 
@@ -95,6 +125,9 @@ void kops_fill_attn_avx512bf16(kern_ops *o);  /* attn_avx512bf16.c */
 #if DOTS_ARM64
 void kops_fill_neon(kern_ops *o);
 void kops_fill_attn_neon(kern_ops *o);        /* attn_neon.c */
+void kops_fill_vec_neon(kern_ops *o);         /* vec_neon.c */
+void kops_fill_neon_bf16(kern_ops *o);        /* FEAT_BF16 slots: gemm_bf16_neon.c, attn_bf16_neon.c */
+void kops_fill_attn_neon_bf16(kern_ops *o);
 #endif
 
 /* Attention pack block: keys are packed in groups of 16 (one 512-bit vector of f32). */

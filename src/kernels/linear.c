@@ -2,8 +2,12 @@
  * the activations are converted once per call into the format the ISA's tile
  * wants (bf16 rows for vdpbf16ps). Work is split into (M-block, N-panel)
  * tasks: a task keeps its W panel (N-panel rows x one K chunk) in L2 while its
- * A rows stream by in MR-row micro blocks that stay in L1. With one A row
- * (decode GEMV) the work is bound by reading W once: see gemv_task. */
+ * A rows stream by in MR-row micro blocks that stay in L1. Where the ISA has a
+ * packed kernel (kern_impl.h: pk_*) and M is large enough, the panel is first
+ * converted to f32 slivers in per-thread scratch, once per task and K chunk,
+ * and a register-blocked outer-product kernel runs over it. With one A row
+ * (decode GEMV) the work is bound by reading W once: see gemv_task. Scratch
+ * is per thread and kept between calls (scratch.c): no allocation per call. */
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/kern_impl.h"
@@ -11,10 +15,15 @@
 #define KC_MAX 4352              /* longest K chunk (measured: K = 4224 is best unsplit) */
 #define PANEL_BYTES (384 << 10)  /* W panel kept in L2 (1 MB on Zen 4) */
 #define MB_ROWS 192              /* A rows per task when M is large */
+#define PK_KC 384                /* packed path: K chunk (A rows of one micro group stay in L1) */
+#define PK_MB 480                /* packed path: A rows per task (each panel conversion serves 2 x PK_MB flops per element) */
 
 typedef struct {
     gemm_tile_fn tile;
+    gemm_tile_fn gemv;  /* mr = 1, nr <= 4 tile for M = 1 (NULL: no GEMV path) */
     int MR, NR;
+    pk_pack_fn pk_pack; pk_kernel_fn pk_kernel;  /* packed path (NULL: tiles) */
+    int PMR, PNR, pkc; dots_dtype wdt;
     const char *A; size_t lda, asz;   /* activations (scratch or x), element size */
     const char *W; size_t wsz;
     int M, N, K, kc, NB, MB, n_mb, n_nb;
@@ -25,7 +34,7 @@ typedef struct {
 /* GEMV (one A row): the tile's 4 weight rows are taken a quarter of the panel
  * apart, so each thread runs 4 independent DRAM streams instead of one. */
 static void gemv_task(const lin_job *j, int n0, int n1) {
-    int q = (n1 - n0) / 4, nr = j->NR;
+    int q = (n1 - n0) / 4, nr = 4;
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc, last = k0 + kc >= j->K;
         const char *a = j->A + (size_t)k0 * j->asz;
@@ -33,15 +42,43 @@ static void gemv_task(const lin_job *j, int n0, int n1) {
             int n = n0 + r;
             float c[4];
             for (int s = 0; s < 4; s++) c[s] = k0 > 0 ? j->y[n + s * q] : 0;
-            j->tile(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, 1, NULL);
+            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, 1, NULL);
             for (int s = 0; s < 4; s++) j->y[n + s * q] = c[s] + (last && j->bias ? j->bias[n + s * q] : 0);
         }
         for (int n = n0 + 4 * q; n < n1; n += nr) { /* rows left over */
             int w = n1 - n < nr ? n1 - n : nr;
-            j->tile(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, w, kc, j->y + n, (size_t)j->N,
+            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, w, kc, j->y + n, (size_t)j->N,
                     k0 > 0, last && j->bias ? j->bias + n : NULL);
         }
     }
+}
+
+/* The packed path of one task (kern_impl.h: pk_pack_fn): per K chunk, the
+ * panel's slivers [nsl][kc][PNR] are converted once, then every PMR-row group
+ * of A runs over all of them while its rows stay in L1. Returns -1 (nothing
+ * done) if the panel scratch cannot be had. */
+static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
+    int NR = j->PNR, nsl = (n1 - n0 + NR - 1) / NR;
+    float *Bp = kern_scratch(KS_PANEL, (size_t)nsl * NR * j->pkc * sizeof(float));
+    if (!Bp) return -1;
+    for (int k0 = 0; k0 < j->K; k0 += j->pkc) {
+        int kc = j->K - k0 < j->pkc ? j->K - k0 : j->pkc;
+        const float *bias = k0 + kc >= j->K ? j->bias : NULL;
+        for (int s = 0; s < nsl; s++) {
+            int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
+            j->pk_pack(j->W + ((size_t)n * j->K + k0) * j->wsz, j->wdt, (size_t)j->K, nr, kc, Bp + (size_t)s * NR * kc);
+        }
+        for (int m = m0; m < m1; m += j->PMR) {
+            int mr = m1 - m < j->PMR ? m1 - m : j->PMR;
+            const float *a = (const float *)j->A + (size_t)m * j->lda + k0;
+            for (int s = 0; s < nsl; s++) {
+                int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
+                j->pk_kernel(a, j->lda, mr, Bp + (size_t)s * NR * kc, kc, j->y + (size_t)m * j->N + n, (size_t)j->N, nr,
+                             k0 > 0, bias ? bias + n : NULL);
+            }
+        }
+    }
+    return 0;
 }
 
 static void lin_task(void *ctx, int t, int thread) {
@@ -50,7 +87,8 @@ static void lin_task(void *ctx, int t, int thread) {
     int nb = j->a_major ? t % j->n_nb : t / j->n_mb, mb = j->a_major ? t / j->n_nb : t % j->n_mb;
     int n0 = nb * j->NB, n1 = n0 + j->NB < j->N ? n0 + j->NB : j->N;
     int m0 = mb * j->MB, m1 = m0 + j->MB < j->M ? m0 + j->MB : j->M;
-    if (j->M == 1 && j->NR == 4) { gemv_task(j, n0, n1); return; }
+    if (j->M == 1 && j->gemv) { gemv_task(j, n0, n1); return; }
+    if (j->pk_kernel && packed_task(j, m0, m1, n0, n1) == 0) return;
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
         const float *bias = k0 + kc >= j->K ? j->bias : NULL;
@@ -130,7 +168,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     size_t bytes = abytes + nbias * sizeof(float);
     char *scratch = NULL;
     if (bytes) {
-        scratch = dots_alloc(bytes, "linear scratch", NULL);
+        scratch = kern_scratch(KS_LINEAR, bytes);
         if (!scratch) return -1;
     }
     int T = pool_threads(pool);
@@ -150,6 +188,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         lin_job *j = &mj.j[p];
         int N = parts[p].N;
         j->tile = o->tile[wdt];
+        j->gemv = o->nr[wdt] == 4 ? o->tile[wdt] : o->gemv4[wdt];
         j->MR = o->mr[wdt];
         j->NR = o->nr[wdt];
         j->W = parts[p].W;
@@ -167,12 +206,23 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         int nchunks = (K + KC_MAX - 1) / KC_MAX;
         j->kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
         int NB = (int)(PANEL_BYTES / ((size_t)j->kc * j->wsz)) / j->NR * j->NR;
-        if (NB < j->NR) NB = j->NR;
-        j->MB = M > MB_ROWS ? MB_ROWS / j->MR * j->MR : M;
+        int step = j->NR, mr = j->MR; /* N and M granules of the blocks */
+        if (o->pk_kernel && act != ACT_BF16 && M >= o->pk_min_m) {
+            /* packed: balanced K chunks of about PK_KC; the f32 panel fills PANEL_BYTES */
+            int nk = (K + PK_KC - 1) / PK_KC;
+            j->pk_pack = o->pk_pack; j->pk_kernel = o->pk_kernel;
+            j->PMR = o->pk_mr; j->PNR = o->pk_nr; j->wdt = wdt;
+            j->pkc = (K + nk - 1) / nk;
+            step = j->PNR; mr = j->PMR;
+            NB = (int)(PANEL_BYTES / ((size_t)j->pkc * sizeof(float))) / step * step;
+        }
+        if (NB < step) NB = step;
+        int mb_rows = j->pk_kernel ? PK_MB : MB_ROWS;
+        j->MB = M > mb_rows ? mb_rows / mr * mr : M;
         j->n_mb = (M + j->MB - 1) / j->MB;
         /* enough tasks for the pool to balance (GEMV: split N finely) */
-        while (NB > j->NR && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)8 * T)
-            NB = (NB / 2 + j->NR - 1) / j->NR * j->NR;
+        while (NB > step && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)8 * T)
+            NB = (NB / 2 + step - 1) / step * step;
         j->NB = NB;
         j->n_nb = (N + NB - 1) / NB;
         /* the operand streamed again for every block of the other should be the one
@@ -183,7 +233,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     }
     for (int p = n_parts + 1; p <= MAX_PARTS; p++) mj.off[p] = ntasks;
     pool_run(pool, ntasks, multi_task, &mj);
-    dots_free(scratch);
+    if (scratch) kern_scratch_done(KS_LINEAR);
     return 0;
 }
 

@@ -182,6 +182,116 @@ static float exp_sum(const float *s, int n, float shift, float *pf, bf16_t *pb) 
     return tail;
 }
 
+static float vmax(const float *s, int n) {
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(s + i));
+    float lanes[8], r = -INFINITY;
+    _mm256_storeu_ps(lanes, m);
+    for (int k = 0; k < 8; k++) r = lanes[k] > r ? lanes[k] : r;
+    for (; i < n; i++) r = s[i] > r ? s[i] : r;
+    return r;
+}
+
+/* ---- decode attention (kern_impl.h: dot_rows / axpy_rows) ---- */
+
+/* 8 K/V values from element i as f32: bf16 widened, or f32 (rounded to bf16 when rb) */
+AINL __m256 kv8(const void *K, const dots_dtype kdt, size_t i, int rb) {
+    if (kdt == DT_BF16)
+        return _mm256_castsi256_ps(
+            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const bf16_t *)K + i))), 16));
+    __m256 v = _mm256_loadu_ps((const float *)K + i);
+    return rb ? round8(v) : v;
+}
+AINL float kv1(const void *K, dots_dtype kdt, size_t i, int rb) {
+    if (kdt == DT_BF16) return bf16_to_f32(((const bf16_t *)K)[i]);
+    float v = ((const float *)K)[i];
+    return rb ? bf16_to_f32(f32_to_bf16(v)) : v;
+}
+AINL float hsum8(__m256 v) {
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    return _mm_cvtss_f32(_mm_add_ss(x, _mm_movehdup_ps(x)));
+}
+
+/* G (1..DEC_G) and the K dtype are compile-time constants in each instance:
+ * each K row is read once for the G query heads. */
+AINL void dot_G(const int G, const dots_dtype kdt, const float *q, const void *K, size_t ldk, int n, int d, int rb,
+                float scale, float *s, size_t lds) {
+    for (int j = 0; j < n; j++) {
+        __m256 acc[DEC_G];
+        for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
+        int c = 0;
+        for (; c + 8 <= d; c += 8) {
+            __m256 kv = kv8(K, kdt, (size_t)j * ldk + c, rb);
+#pragma GCC unroll 6
+            for (int g = 0; g < G; g++) acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(q + (size_t)g * d + c), kv, acc[g]);
+        }
+        for (int g = 0; g < G; g++) {
+            float t = hsum8(acc[g]);
+            for (int cc = c; cc < d; cc++) t += q[(size_t)g * d + cc] * kv1(K, kdt, (size_t)j * ldk + cc, rb);
+            s[g * lds + j] = t * scale;
+        }
+    }
+}
+
+#define AXPY_KB 64 /* keys per block: their V rows stay in L1 across the head-dim chunks */
+
+/* acc[g, c..c+16) += sum_j p[g,j] V[j, c..c+16) over keys [j0, j1) */
+AINL void axpy_chunk16(const int G, const dots_dtype vdt, const float *p, size_t ldp, const void *V, size_t ldv,
+                       int j0, int j1, int c, int d, int rb, float *acc) {
+    __m256 a[DEC_G][2];
+    for (int g = 0; g < G; g++) {
+        a[g][0] = _mm256_loadu_ps(acc + (size_t)g * d + c);
+        a[g][1] = _mm256_loadu_ps(acc + (size_t)g * d + c + 8);
+    }
+    for (int j = j0; j < j1; j++) {
+        __m256 v0 = kv8(V, vdt, (size_t)j * ldv + c, rb), v1 = kv8(V, vdt, (size_t)j * ldv + c + 8, rb);
+#pragma GCC unroll 6
+        for (int g = 0; g < G; g++) {
+            __m256 pb = _mm256_broadcast_ss(p + g * ldp + j);
+            a[g][0] = _mm256_fmadd_ps(pb, v0, a[g][0]);
+            a[g][1] = _mm256_fmadd_ps(pb, v1, a[g][1]);
+        }
+    }
+    for (int g = 0; g < G; g++) {
+        _mm256_storeu_ps(acc + (size_t)g * d + c, a[g][0]);
+        _mm256_storeu_ps(acc + (size_t)g * d + c + 8, a[g][1]);
+    }
+}
+
+AINL void axpy_G(const int G, const dots_dtype vdt, const float *p, size_t ldp, const void *V, size_t ldv, int n, int d,
+                 int rb, float *acc) {
+    for (int j0 = 0; j0 < n; j0 += AXPY_KB) {
+        int j1 = n - j0 < AXPY_KB ? n : j0 + AXPY_KB, c = 0;
+        for (; c + 16 <= d; c += 16) axpy_chunk16(G, vdt, p, ldp, V, ldv, j0, j1, c, d, rb, acc);
+        for (; c < d; c++) /* head-dim tail */
+            for (int g = 0; g < G; g++) {
+                float t = 0;
+                for (int j = j0; j < j1; j++) t += p[g * ldp + j] * kv1(V, vdt, (size_t)j * ldv + c, rb);
+                acc[(size_t)g * d + c] += t;
+            }
+    }
+}
+
+#define BY_G(call_macro, G) \
+    switch (G) { case 1: call_macro(1); break; case 2: call_macro(2); break; case 3: call_macro(3); break; \
+                 case 4: call_macro(4); break; case 5: call_macro(5); break; default: call_macro(6); break; }
+
+static void dot_rows(const float *q, int G, const void *K, size_t ldk, dots_dtype kdt, int n, int d, int rb,
+                     float scale, float *s, size_t lds) {
+#define DOT_BF(g) dot_G(g, DT_BF16, q, K, ldk, n, d, rb, scale, s, lds)
+#define DOT_F(g) dot_G(g, DT_F32, q, K, ldk, n, d, rb, scale, s, lds)
+    if (kdt == DT_BF16) { BY_G(DOT_BF, G) } else { BY_G(DOT_F, G) }
+}
+
+static void axpy_rows(const float *p, size_t ldp, int G, const void *V, size_t ldv, dots_dtype vdt, int n, int d,
+                      int rb, float *acc) {
+#define AXPY_BF(g) axpy_G(g, DT_BF16, p, ldp, V, ldv, n, d, rb, acc)
+#define AXPY_F(g) axpy_G(g, DT_F32, p, ldp, V, ldv, n, d, rb, acc)
+    if (vdt == DT_BF16) { BY_G(AXPY_BF, G) } else { BY_G(AXPY_F, G) }
+}
+
 void kops_fill_vec_avx2(kern_ops *o) {
     o->gelu = gelu;
     o->erf = erf_v;
@@ -190,4 +300,7 @@ void kops_fill_vec_avx2(kern_ops *o) {
     o->to_bf16 = to_bf16;
     o->round_bf16 = round_bf16;
     o->exp_sum = exp_sum;
+    o->vmax = vmax;
+    o->dot_rows = dot_rows;
+    o->axpy_rows = axpy_rows;
 }
