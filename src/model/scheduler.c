@@ -42,10 +42,10 @@ static void admit(sched *S) {
         if (r->phase != REQ_WAITING) continue;
         dots_error *e = &r->out->error;
         if (S->budget > 0 && (long long)r->kv_bytes > S->budget) {
-            dots_fail(e, DOTS_E_LIMIT, "request %d needs %.1f MB of KV cache (%lld positions: prompt %zu + answer) "
-                      "but dots_batch_opts.kv_budget_bytes is %.1f MB: it can never run; lower its "
-                      "dots_gen_opts.max_new_tokens or max_pixels, or raise the budget", i, r->kv_bytes / 1e6,
-                      r->positions, r->n_ids, S->budget / 1e6);
+            dots_fail(e, DOTS_E_LIMIT, "request %d needs %zu bytes of KV cache (%lld positions: prompt %zu + answer) "
+                      "but dots_batch_opts.kv_budget_bytes is %lld: it can never run; lower its "
+                      "dots_gen_opts.max_new_tokens or max_pixels, or raise the budget", i, r->kv_bytes,
+                      r->positions, r->n_ids, S->budget);
             finish(S, i, DOTS_E_LIMIT, e);
             continue;
         }
