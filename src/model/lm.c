@@ -246,12 +246,10 @@ dots_status lm_embed(const dots_lm *lm, const int *ids, int n, float *x, dots_er
 
 /* What a failed k_linear means: the kernels take F32/F16/BF16 weights and biases;
  * anything else is a type they do not handle, not a lack of memory. */
-static int linear_dtype_ok(dots_dtype t) { return t == DT_F32 || t == DT_F16 || t == DT_BF16; }
-
 static dots_status linear_failure(const st_tensor *W, dots_dtype bdt, int M, dots_error *e) {
-    if (!linear_dtype_ok(W->dtype) || !linear_dtype_ok(bdt))
+    if (!k_linear_supports(W->dtype) || !k_linear_supports(bdt))
         return dots_fail(e, DOTS_E_UNSUPPORTED, "tensor %s: dtype %s (bias %s) is not supported by the linear kernels "
-                         "(F32, F16 or BF16)", W->name, dtype_name(W->dtype), dtype_name(bdt));
+                         "and cannot be used", W->name, dtype_name(W->dtype), dtype_name(bdt));
     return dots_fail(e, DOTS_E_NOMEM, "out of memory for the scratch of %s (%d rows); lower "
                      "dots_engine_opts.prefill_chunk", W->name, M);
 }
