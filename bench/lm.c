@@ -43,7 +43,9 @@ static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int
     const dots_text_config *c = lm_config(lm);
     int Bs[16], nb = parse_list(list, Bs, 16), maxb = 1, D = c->hidden_size, V = c->vocab_size;
     for (int i = 0; i < nb; i++) if (Bs[i] > maxb) maxb = Bs[i];
-    double peak = bench_peak_bf16_gflops(pool);
+    /* bf16 weights meet vdpbf16ps/bfdot only at those ISA levels; below, f32 FMAs */
+    dots_isa isa = isa_active();
+    double peak = isa == ISA_AVX512BF16 || isa == ISA_NEON ? bench_peak_bf16_gflops(pool) : 0;
     if (peak <= 0) peak = bench_peak_fp32_gflops(pool);
     double flops = 2.0 * bytes / 2.0; /* 2 FLOPs per bf16 weight per token (attention over a few keys is noise) */
     printf("batch decode: peak %.0f GFLOP/s (%s), %.1f GFLOP per token; limits per step: bandwidth %.3f s, "
