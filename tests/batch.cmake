@@ -3,7 +3,7 @@
 # checkpoints (tools/make_random_checkpoint.py, tools/make_loop_checkpoint.py) and runs
 # tests/batch_check.c on them.
 add_executable(batch_check ${CMAKE_CURRENT_SOURCE_DIR}/batch_check.c ${CMAKE_CURRENT_SOURCE_DIR}/testutil.c)
-target_link_libraries(batch_check PRIVATE dotsocr_lib)
+target_link_libraries(batch_check PRIVATE dotsocr_lib ${CMAKE_DL_LIBS})
 target_include_directories(batch_check PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 if(EXISTS "${DOTS_PYTHON}")
   add_test(NAME test_batch COMMAND ${DOTS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/py/test_batch.py $<TARGET_FILE:batch_check>)

@@ -13,6 +13,8 @@
  *   batch_check fail DIR   -- the loop checkpoint with the guard off and the answer text's
  *       growth to 512 bytes made to fail (realloc interposed below): the failure keeps
  *       the text so far with DOTS_STOP_ERROR. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +22,14 @@
 #include "testutil.h"
 
 /* Allocation failure on demand: the library's realloc calls land here (the executable's
- * definition interposes libc's); g_fail_size > 0 fails requests of exactly that size. */
-extern void *__libc_realloc(void *p, size_t n);
+ * definition interposes libc's, or a sanitizer's, which RTLD_NEXT finds); g_fail_size > 0
+ * fails requests of exactly that size. */
 static size_t g_fail_size;
 void *realloc(void *p, size_t n) {
+    static void *(*next)(void *, size_t);
+    if (!next) *(void **)&next = dlsym(RTLD_NEXT, "realloc");
     if (g_fail_size && n == g_fail_size) return NULL;
-    return __libc_realloc(p, n);
+    return next(p, n);
 }
 
 #define MAXR 8
