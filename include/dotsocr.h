@@ -106,6 +106,23 @@ typedef enum dots_stop_reason {
 } dots_stop_reason;
 const char *dots_stop_reason_name(dots_stop_reason r);
 
+/* Where a generation (or a page parse) stands, for progress bars and cancelling. */
+typedef enum dots_phase {
+    DOTS_PHASE_RENDER = 0,   /* page: PDF render / image decode / fitz re-render */
+    DOTS_PHASE_PREPROCESS,   /* smart_resize, normalisation, patches */
+    DOTS_PHASE_VISION,       /* vision tower: done/total = vision blocks run over all micro-batches */
+    DOTS_PHASE_PREFILL,      /* done/total = prompt tokens */
+    DOTS_PHASE_DECODE,       /* done = tokens generated; total = the max-new-tokens limit (0: none) */
+    DOTS_PHASE_POSTPROCESS   /* page: layout repair, Markdown, picture */
+} dots_phase;
+const char *dots_phase_name(dots_phase p); /* "render", "preprocess", ... */
+
+typedef struct dots_progress {
+    dots_phase phase;
+    long done, total;        /* units of the phase; total 0 = unknown */
+    double seconds;          /* since the call (dots_generate / dots_parse_page) began */
+} dots_progress;
+
 typedef struct dots_gen_opts {
     long min_pixels, max_pixels; /* smart_resize bounds; 0 = the model's preprocessor_config */
     int max_new_tokens;          /* <= 0: until EOS or the context limit */
@@ -121,6 +138,15 @@ typedef struct dots_gen_opts {
      * logits [n_vocab] the token was chosen from (step 0: the last prompt position)
      * and the token chosen (an EOS included). May be NULL. */
     void (*on_step)(void *user, int step, const float *logits, int n_vocab, int token);
+    /* Optional system turn, framed as the chat template does:
+     * "<|system|>" TEXT "<|endofsystem|>\n" before <|user|> (those two markers are plain
+     * text to the tokenizer, not added tokens). NULL: no system turn (every mode but general). */
+    const char *system_prompt;
+    /* Optional progress and cancel hook, called in every phase (see dots_phase): between
+     * vision micro-batches and blocks, between prefill chunks and at each decode step.
+     * Return non-zero to cancel: dots_generate then returns DOTS_OK with the text so far
+     * and stop reason DOTS_STOP_CALLBACK. May be NULL. */
+    int (*on_progress)(void *user, const struct dots_progress *p);
     /* Repetition guard thresholds (0 = default; see src/model/repguard.h): a loop is a tail
      * repeating one cycle at least rep_min_cycles times (default 12; 24 when only digits
      * differ) over at least rep_min_tokens tokens (default 256), the cycle being up to
@@ -152,6 +178,166 @@ dots_status dots_generate(dots_engine *eng, const dots_image *images, int n_imag
                           const dots_gen_opts *opts, dots_gen_result *res, dots_error *e);
 void dots_gen_result_free(dots_gen_result *res);
 
+/* ------------------------------------------------------------ engine info */
+
+/* What an open engine will accept and how it runs. Set struct_size = sizeof(dots_engine_info)
+ * (DOTS_ENGINE_INFO_INIT does it); fields added later stay 0 for older callers. Strings are
+ * static or owned by the engine (valid until dots_engine_close). */
+typedef struct dots_engine_info {
+    size_t struct_size;
+    const char *model_dir;
+    int max_context;             /* tokens: prompt + answer */
+    long min_pixels, max_pixels; /* the model's smart_resize bounds (preprocessor_config.json) */
+    int patch_size, merge_size;  /* 14, 2: one vision token per (patch*merge)^2 pixels */
+    const char *dtype;           /* the LM weights' stored type, e.g. "BF16" */
+    const char *isa;             /* the kernel level in use, e.g. "avx512bf16" */
+    int threads;                 /* compute threads */
+    int vocab_size, hidden_size;
+} dots_engine_info;
+#define DOTS_ENGINE_INFO_INIT {sizeof(dots_engine_info), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+
+dots_status dots_engine_get_info(const dots_engine *eng, dots_engine_info *info, dots_error *e);
+
+/* The model-input size of a width x height image (smart_resize with min/max pixels; 0 = the
+ * model's) and its vision token count, before anything runs. */
+dots_status dots_engine_input_size(const dots_engine *eng, int width, int height, long min_pixels, long max_pixels,
+                                   int *input_width, int *input_height, int *vision_tokens, dots_error *e);
+
+/* --------------------------------------------------------------- documents
+ *
+ * A document is a PDF (through MuPDF; builds without it refuse PDFs) or one PNG/JPEG image,
+ * told by its magic bytes. dots_parse_page runs one page through the model and the upstream
+ * parser's post-processing and returns everything `dotsocr parse` writes, in memory.
+ *
+ * Thread safety:
+ *  - a dots_document is used by one thread at a time (MuPDF contexts are not shared);
+ *    different documents may be used from different threads at once.
+ *  - a dots_engine runs one generation at a time: calls on one engine (dots_generate,
+ *    dots_parse_page) must be serialized by the caller (a mutex, or one engine per worker).
+ *    Different engines in one process are independent. dots_engine_get_info /
+ *    dots_engine_input_size may be called at any time.
+ *  - a dots_page_result is plain data owned by the caller once returned.
+ *  - callbacks run on the calling thread, inside the call.
+ *
+ * ABI: option structs start with struct_size; fill them with their _init function (or
+ * _INIT macro) and then set fields, so a caller built against an older header keeps working
+ * when fields are appended. Result structs are allocated by the library only; fields are only
+ * ever appended. */
+
+typedef struct dots_document dots_document;
+
+typedef struct dots_doc_opts {
+    size_t struct_size;
+    int dpi;                     /* PDF render / fitz re-render resolution; <= 0: 200. A render
+                                    with a side over 4500 px falls back to 72 dpi (upstream). */
+    int fitz_preprocess;         /* 1 (default): images go to the model re-rendered through
+                                    MuPDF at dpi, as upstream; 0: as decoded. Ignored (0)
+                                    without MuPDF. PDF pages are never re-rendered. */
+    long long max_decoded_pixels;/* per image/page; 0: 200 million */
+} dots_doc_opts;
+void dots_doc_opts_init(dots_doc_opts *o);
+
+typedef enum dots_doc_kind { DOTS_DOC_PDF = 1, DOTS_DOC_IMAGE = 2 } dots_doc_kind;
+
+/* Opens a PDF, PNG or JPEG file. opts may be NULL (defaults). */
+dots_status dots_doc_open(const char *path, const dots_doc_opts *opts, dots_document **out, dots_error *e);
+/* The same from memory; the bytes are copied. label names the data in messages. */
+dots_status dots_doc_open_memory(const void *data, size_t size, const char *label, const dots_doc_opts *opts,
+                                 dots_document **out, dots_error *e);
+void dots_doc_close(dots_document *doc);
+int dots_doc_page_count(const dots_document *doc);   /* 1 for an image */
+dots_doc_kind dots_doc_get_kind(const dots_document *doc);
+const char *dots_doc_label(const dots_document *doc); /* the path or label given at open */
+
+/* Renders 0-based page: the picture boxes refer to (PDF page at dpi, or the decoded image).
+ * *used_dpi (may be NULL) gets the dpi really used (0 for an image). Free with dots_image_free. */
+dots_status dots_doc_render_page(dots_document *doc, int page, dots_image *out, int *used_dpi, dots_error *e);
+
+typedef struct dots_parse_opts {
+    size_t struct_size;
+    dots_prompt_mode mode;       /* default DOTS_PROMPT_LAYOUT_ALL */
+    int bbox[4];                 /* grounding: region in original page pixels (x1, y1, x2, y2) */
+    int has_bbox;
+    const char *question;        /* general: the user's question; NULL: "Please describe the
+                                    content of this image." */
+    long min_pixels, max_pixels; /* 0 = the model's */
+    int max_new_tokens;          /* <= 0: 16384 (upstream dots.ocr parser; dots.mocr uses 32768) */
+    int max_new_tokens_given;    /* 1: a max-tokens stop is the caller's wish, not a runaway */
+    float temperature;           /* <= 0: greedy */
+    float top_p;                 /* 0 means 1 */
+    uint64_t seed;
+    int no_repetition_guard;
+    int no_picture;              /* 1: skip the layout picture (faster; picture_png NULL) */
+    /* Streaming text and progress/cancel, as in dots_gen_opts; the progress hook also sees
+     * DOTS_PHASE_RENDER and DOTS_PHASE_POSTPROCESS. Cancel: dots_parse_page returns
+     * DOTS_E_INTERRUPTED and no result. Either may be NULL. */
+    int (*on_text)(void *user, const char *utf8, size_t len);
+    int (*on_progress)(void *user, const dots_progress *p);
+    void *user;
+} dots_parse_opts;
+void dots_parse_opts_init(dots_parse_opts *o);
+
+/* A layout cell. bbox in original page pixels, clamped into the page. */
+typedef struct dots_cell {
+    int bbox[4];
+    int has_bbox;                /* 0: the model gave no usable [x1, y1, x2, y2] */
+    const char *category;        /* "" when absent */
+    const char *text;            /* NULL when absent (Picture, layout-only) */
+} dots_cell;
+
+/* A scene-spotting text instance: a quadrilateral (x1,y1 .. x4,y4 as the model gave them) in
+ * original page pixels, clamped into the page, and its text. */
+typedef struct dots_quad {
+    int pts[8];
+    const char *text;
+} dots_quad;
+
+typedef struct dots_page_result {
+    int page_index;              /* 0-based */
+    dots_prompt_mode mode;
+    int width, height;           /* original page pixels (what boxes refer to) */
+    int dpi;                     /* dpi used for the render / fitz re-render; 0: none */
+    int input_width, input_height; /* model input after smart_resize */
+    int n_cells;                 /* layout-all, layout-only, web */
+    dots_cell *cells;
+    int n_quads;                 /* scene */
+    dots_quad *quads;
+    char *markdown;              /* layout-all, web: layoutjson2md; scene: the instances as upstream
+                                    lists them; svg: the answer in an xml code block; other text
+                                    modes: the answer; else NULL */
+    char *markdown_nohf;         /* layout-all, web: without Page-header/Page-footer; else NULL */
+    char *raw_text;              /* the model's answer as generated */
+    char *svg;                   /* svg: the extracted <svg>...</svg> (NULL if none was found) */
+    char *cells_json;            /* layout modes: the cells as JSON (what parse writes to .json) */
+    unsigned char *picture_png;  /* layout picture (layout modes, scene) or the page (others) */
+    size_t picture_png_size;
+    dots_stop_reason stop;
+    int runaway;                 /* 1: stopped by repetition/context, or max-tokens not asked for */
+    int prompt_tokens, generated_tokens;
+    double seconds_render, seconds_preprocess, seconds_vision, seconds_prefill, seconds_decode,
+        seconds_postprocess;
+    int filtered;                /* layout: the JSON was broken and has been repaired;
+                                    scene: no instance could be parsed (raw answer kept) */
+    char *repair_note;           /* filtered: what the repair did; else NULL */
+    int n_clamped;               /* boxes clamped into the page */
+    int n_bad_bbox;              /* cells without a usable bbox */
+} dots_page_result;
+
+/* Renders page page_index of doc, runs the model with opts (NULL: defaults) and post-processes
+ * the answer for the mode. A runaway page still returns DOTS_OK with runaway = 1 and its
+ * (repaired) outputs. Free *out with dots_page_result_free. */
+dots_status dots_parse_page(dots_engine *eng, dots_document *doc, int page_index, const dots_parse_opts *opts,
+                            dots_page_result **out, dots_error *e);
+void dots_page_result_free(dots_page_result *r);
+
+/* JSON of a page result (UTF-8, not ASCII-escaped): page_no, prompt_mode, width, height, dpi,
+ * input_width, input_height, cells [{bbox, category, text}], quads [{points: [x1,y1,..,x4,y4], text}],
+ * markdown, markdown_nohf, raw_text, svg, stop_reason, runaway, prompt_tokens, generated_tokens,
+ * timings {render, preprocess, vision, prefill, decode, postprocess}, filtered, repair,
+ * clamped_cells, bad_bbox_cells; with DOTS_JSON_PICTURE also picture_png_base64. Keys whose
+ * value the mode does not produce are left out. *out is malloc'd. */
+#define DOTS_JSON_PICTURE 1
+dots_status dots_page_result_to_json(const dots_page_result *r, int flags, char **out, dots_error *e);
 /* ------------------------------------------------------ batched generation */
 
 /* One request of a batch: its own images, prompt and options (sampling, seed,

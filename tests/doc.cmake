@@ -10,4 +10,16 @@ if(DOTS_DOC_PY AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/data/tiny-dots/config.jso
     COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_e2e.py $<TARGET_FILE:dotsocr>
             ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_e2e)
   set_tests_properties(doc_parse_e2e PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 900)
+  # output names, atomic files, the JSONL store and --resume (issue 14 item 4)
+  add_test(NAME doc_parse_outputs
+    COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_outputs.py $<TARGET_FILE:dotsocr>
+            ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_outputs)
+  set_tests_properties(doc_parse_outputs PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
+endif()
+# The system turn of dots.mocr's general mode against the reference chat template (jinja2) + tokenizers.
+if(EXISTS "${DOTS_PYTHON}")
+  add_test(NAME doc_system_prompt
+    COMMAND ${DOTS_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/py/test_system_prompt.py $<TARGET_FILE:dotsocr>
+            ${PROJECT_BINARY_DIR}/tokenizer-data/tokenizer.json ${DOTS_SHARED_DIR}/reference/dots.ocr/chat_template.json)
+  set_tests_properties(doc_system_prompt PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 120)
 endif()

@@ -8,6 +8,7 @@ int cmd_preprocess(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Print "dotsocr: <status>: msg" to stderr and return the exit code for it (1..). */
 int cli_report(const dots_error *e);

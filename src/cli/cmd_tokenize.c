@@ -22,6 +22,7 @@ static void usage(FILE *f) {
             "  --bbox X1,Y1,X2,Y2 box for --prompt-mode grounding;  --svg-size WxH for svg\n"
             "  --chat             frame the text as <|user|>...<|endofuser|><|assistant|>\n"
             "  --image-pads N[,N] with --chat: one image per N, each <|img|> N x <|imgpad|> <|endofimg|>\n"
+            "  --system TEXT      with --chat: a system turn first (<|system|>TEXT<|endofsystem|>\\n)\n"
             "  --batch-hex FILE   one input per line, hex-encoded UTF-8 bytes; prints one line of ids per\n"
             "                     input, or 'ERR message'. With --decode: lines of ids, prints hex.\n");
 }
@@ -118,14 +119,15 @@ static int run_batch(dots_tokenizer *t, const char *path, int decode, int keep_s
 
 int cmd_tokenize(int argc, char **argv) {
     const char *tok_path = NULL, *text = NULL, *file = NULL, *mode = NULL, *bbox_s = NULL, *svg_s = NULL,
-               *pads_s = NULL, *batch = NULL;
+               *pads_s = NULL, *batch = NULL, *system = NULL;
     int decode = 0, keep_special = 0, chat = 0, lossy = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **slot = !strcmp(a, "--tokenizer") ? &tok_path : !strcmp(a, "--text") ? &text
                           : !strcmp(a, "--file") ? &file : !strcmp(a, "--prompt-mode") ? &mode
                           : !strcmp(a, "--bbox") ? &bbox_s : !strcmp(a, "--svg-size") ? &svg_s
-                          : !strcmp(a, "--image-pads") ? &pads_s : !strcmp(a, "--batch-hex") ? &batch : NULL;
+                          : !strcmp(a, "--image-pads") ? &pads_s : !strcmp(a, "--batch-hex") ? &batch
+                          : !strcmp(a, "--system") ? &system : NULL;
         if (slot) {
             if (!(*slot = cli_value(argc, argv, i))) return 2;
             i++;
@@ -144,6 +146,7 @@ int cmd_tokenize(int argc, char **argv) {
     }
     if (decode && (mode || chat)) { fprintf(stderr, "dotsocr: tokenize: --decode does not go with --prompt-mode/--chat\n"); return 2; }
     if (pads_s && !chat) { fprintf(stderr, "dotsocr: tokenize: --image-pads needs --chat\n"); return 2; }
+    if (system && !chat) { fprintf(stderr, "dotsocr: tokenize: --system needs --chat\n"); return 2; }
 
     dots_error e = {0};
     dots_tokenizer *t;
@@ -195,7 +198,7 @@ int cmd_tokenize(int argc, char **argv) {
             if (*end && *end != ',') { fprintf(stderr, "dotsocr: --image-pads expects N[,N...], got '%s'\n", pads_s); rc = 2; goto done; }
         }
         if (memchr(text, 0, len)) { fprintf(stderr, "dotsocr: --chat text contains a NUL byte\n"); rc = 2; goto done; }
-        if (prompt_build_ids(t, text, pads, np, &ids, &n, &e)) { rc = cli_report(&e); goto done; }
+        if (prompt_build_ids_sys(t, system, text, pads, np, &ids, &n, &e)) { rc = cli_report(&e); goto done; }
         print_ids(stdout, ids, n);
     } else {
         if (tok_encode(t, text, len, &ids, &n, &e)) { rc = cli_report(&e); goto done; }

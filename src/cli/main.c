@@ -10,6 +10,7 @@ typedef struct { const char *name; int (*fn)(int, char **); const char *help; } 
 
 static const command k_commands[] = {
     {"parse", cmd_parse, "parse PDFs and images into layout JSON, Markdown and a layout picture"},
+    {"serve", cmd_serve, "an OpenAI-compatible HTTP server (chat completions, document parsing)"},
     {"generate", cmd_generate, "run the model on images with a prompt and stream the text"},
     {"preprocess", cmd_preprocess, "turn images into the model's patches (safetensors)"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids)"},

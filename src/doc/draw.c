@@ -107,3 +107,30 @@ dots_status doc_draw_layout(const dots_image *src, json_object *cells, dots_imag
     if (st) { free(out->rgb); out->rgb = NULL; out->width = out->height = 0; }
     return st;
 }
+
+/* A line 2 px wide from (x0,y0) to (x1,y1) (clipped by doc_fill_rect). */
+static void draw_line(dots_image *img, int x0, int y0, int x1, int y1, const unsigned char rgb[3]) {
+    int dx = abs(x1 - x0), dy = abs(y1 - y0), steps = dx > dy ? dx : dy;
+    for (int i = 0; i <= steps; i++) {
+        int x = steps ? x0 + (int)lrint((double)(x1 - x0) * i / steps) : x0;
+        int y = steps ? y0 + (int)lrint((double)(y1 - y0) * i / steps) : y0;
+        doc_fill_rect(img, x, y, x + 2, y + 2, rgb, 1.0);
+    }
+}
+
+dots_status doc_draw_quads(const dots_image *src, const dots_quad *quads, int n, dots_image *out, dots_error *e) {
+    out->width = out->height = 0; out->rgb = NULL;
+    size_t bytes = (size_t)src->width * src->height * 3;
+    out->rgb = malloc(bytes ? bytes : 1);
+    if (!out->rgb) return dots_fail(e, DOTS_E_NOMEM, "out of memory for the scene picture (%dx%d)", src->width, src->height);
+    memcpy(out->rgb, src->rgb, bytes);
+    out->width = src->width; out->height = src->height;
+    static const unsigned char green[3] = {0, 255, 0}; /* upstream draw_scene_text_on_image */
+    for (int q = 0; q < n; q++)
+        for (int k = 0; k < 4; k++) {
+            const int *p = quads[q].pts;
+            int j = (k + 1) % 4;
+            draw_line(out, p[2 * k], p[2 * k + 1], p[2 * j], p[2 * j + 1], green);
+        }
+    return DOTS_OK;
+}

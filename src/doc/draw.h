@@ -9,6 +9,9 @@
 
 /* out gets a new image (malloc'd rgb); cells' bboxes are in src's pixels. */
 dots_status doc_draw_layout(const dots_image *src, json_object *cells, dots_image *out, dots_error *e);
+/* The scene-spotting picture: each quadrilateral's outline in green, 2 px wide (upstream's
+ * polylines; its text labels are not drawn). */
+dots_status doc_draw_quads(const dots_image *src, const dots_quad *quads, int n, dots_image *out, dots_error *e);
 /* The category's colour (upstream's table; unknown categories are green). */
 void doc_category_color(const char *category, unsigned char rgb[3]);
 /* Fill [x1,x2) x [y1,y2) (clipped) blending rgb at the given opacity. */

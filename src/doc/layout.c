@@ -6,10 +6,33 @@
 #include <string.h>
 #include "doc/strutil.h"
 
+/* Out of memory inside json-c or our buffers during this thread's current
+ * doc_layout_parse / doc_layout_repair: every constructor result goes through jnew/jpush/
+ * jset, which set it, and the entry points report DOTS_E_NOMEM instead of a silently
+ * shorter answer. */
+static _Thread_local int t_oom;
+
+static json_object *jnew(json_object *o) {
+    if (!o) t_oom = 1;
+    return o;
+}
+static void jpush(json_object *arr, json_object *v) {
+    if (!arr || !v || json_object_array_add(arr, v)) {
+        json_object_put(v);
+        t_oom = 1;
+    }
+}
+static void jset(json_object *obj, const char *key, json_object *v) {
+    if (!obj || !v || json_object_object_add(obj, key, v)) {
+        json_object_put(v);
+        t_oom = 1;
+    }
+}
+
 /* Parses all of s as JSON (trailing whitespace allowed); NULL if it is not valid. */
 static json_object *parse_whole(const char *s, size_t n) {
     json_tokener *tok = json_tokener_new_ex(256);
-    if (!tok) return NULL;
+    if (!tok) { t_oom = 1; return NULL; }
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     json_object *o = json_tokener_parse_ex(tok, s, (int)n);
     if (o) {
@@ -139,7 +162,7 @@ static size_t find_dicts(const char *s, size_t n, span **out) {
             if (cnt == cap) {
                 cap = cap ? cap * 2 : 16;
                 span *nv = realloc(v, cap * sizeof *nv);
-                if (!nv) { free(v); *out = NULL; return 0; }
+                if (!nv) { free(v); *out = NULL; t_oom = 1; return 0; }
                 v = nv;
             }
             v[cnt].a = start; v[cnt].b = i + 1; cnt++;
@@ -193,9 +216,9 @@ static json_object *single_incomplete(const char *s, int appended) {
         k = strstr(k + 1, "\"bbox\"");
     }
     if (!k || nc != 4) return NULL;
-    json_object *cell = json_object_new_object(), *bb = json_object_new_array();
-    for (int i = 0; i < 4; i++) json_object_array_add(bb, json_object_new_int64(coords[i]));
-    json_object_object_add(cell, "bbox", bb);
+    json_object *cell = jnew(json_object_new_object()), *bb = jnew(json_object_new_array());
+    for (int i = 0; i < 4; i++) jpush(bb, json_object_new_int64(coords[i]));
+    jset(cell, "bbox", bb);
     /* "category"\s*:\s*"([^"]+)" */
     const char *cat = "Text"; size_t catl = 4;
     for (const char *c = strstr(s, "\"category\""); c; c = strstr(c + 1, "\"category\"")) {
@@ -210,7 +233,7 @@ static json_object *single_incomplete(const char *s, int appended) {
         cat = q + 1; catl = (size_t)(z - q - 1);
         break;
     }
-    json_object_object_add(cell, "category", json_object_new_string_len(cat, (int)catl));
+    jset(cell, "category", json_object_new_string_len(cat, (int)catl));
     /* "text"\s*:\s*"([^"]{0,10000}) — the raw characters, up to 10000 */
     for (const char *c = strstr(s, "\"text\""); c; c = strstr(c + 1, "\"text\"")) {
         const char *q = c + 6;
@@ -227,11 +250,11 @@ static json_object *single_incomplete(const char *s, int appended) {
         }
         while (z > t && ((unsigned char)*z & 0xC0) == 0x80) z--; /* never split a character */
         if (appended && !*z && z > t && z[-1] == ']') z--; /* the ']' step 4 added is not text (upstream keeps it) */
-        if (z > t) json_object_object_add(cell, "text", json_object_new_string_len(t, (int)(z - t)));
+        if (z > t) jset(cell, "text", json_object_new_string_len(t, (int)(z - t)));
         break;
     }
-    json_object *arr = json_object_new_array();
-    json_object_array_add(arr, cell);
+    json_object *arr = jnew(json_object_new_array());
+    jpush(arr, cell);
     return arr;
 }
 
@@ -262,7 +285,7 @@ static json_object *dedup_pairs(json_object *arr, char *note, size_t ns) {
     if (n <= 1) return arr;
     char **pk = calloc(n, sizeof *pk), **bk = calloc(n, sizeof *bk);
     unsigned char *drop = calloc(n, 1);
-    if (!pk || !bk || !drop) { free(pk); free(bk); free(drop); return arr; }
+    if (!pk || !bk || !drop) { free(pk); free(bk); free(drop); t_oom = 1; return arr; }
     for (size_t i = 0; i < n; i++) {
         json_object *c = json_object_array_get_idx(arr, i), *cat, *txt, *bb;
         if (!json_object_is_type(c, json_type_object)) continue;
@@ -270,12 +293,12 @@ static json_object *dedup_pairs(json_object *arr, char *note, size_t ns) {
             char *a = value_key(cat), *b = value_key(txt);
             dstr d = {0};
             dstr_add(&d, a ? a : ""); dstr_addn(&d, "\x01", 1); dstr_add(&d, b ? b : "");
-            pk[i] = dstr_take(&d);
+            if (!(pk[i] = dstr_take(&d)) || !a || !b) t_oom = 1;
             free(a); free(b);
         }
         if (json_object_object_get_ex(c, "bbox", &bb) && json_object_is_type(bb, json_type_array) &&
             json_object_array_length(bb) > 0)
-            bk[i] = value_key(bb);
+            if (!(bk[i] = value_key(bb))) t_oom = 1;
     }
     long pairs = 0, boxes = 0;
     for (size_t i = 0; i < n; i++) {
@@ -297,9 +320,9 @@ static json_object *dedup_pairs(json_object *arr, char *note, size_t ns) {
     }
     json_object *out = arr;
     if (pairs || boxes) {
-        out = json_object_new_array();
+        out = jnew(json_object_new_array());
         for (size_t i = 0; i < n; i++)
-            if (!drop[i]) json_object_array_add(out, json_object_get(json_object_array_get_idx(arr, i)));
+            if (!drop[i]) jpush(out, json_object_get(json_object_array_get_idx(arr, i)));
         json_object_put(arr);
         if (pairs) notef(note, ns, "dropped %s%ld cells repeating a (category, text) pair 5+ times", "", pairs);
         if (boxes) notef(note, ns, "dropped %s%ld cells repeating an earlier bbox", "", boxes);
@@ -309,7 +332,19 @@ static json_object *dedup_pairs(json_object *arr, char *note, size_t ns) {
     return out;
 }
 
+static json_object *repair(const char *response, char *note, size_t ns);
+
 json_object *doc_layout_repair(const char *response, char *note, size_t ns) {
+    t_oom = 0;
+    json_object *arr = repair(response, note, ns);
+    if (t_oom && arr) {  /* a partial answer would pass for the model's: report OOM instead */
+        json_object_put(arr);
+        arr = NULL;
+    }
+    return arr;
+}
+
+static json_object *repair(const char *response, char *note, size_t ns) {
     if (note && ns) note[0] = 0;
     char dummy[8];
     if (!note || !ns) { note = dummy; ns = sizeof dummy; note[0] = 0; }
@@ -337,6 +372,7 @@ json_object *doc_layout_repair(const char *response, char *note, size_t ns) {
     size_t nd = find_dicts(s, n, &d);
     if (nd) {
         unsigned char *dup = calloc(nd, 1);
+        if (!dup) t_oom = 1;
         long ndup = 0;
         for (size_t i = 0; dup && i < nd; i++)
             for (size_t j = 0; j < i && !dup[i]; j++)
@@ -356,6 +392,7 @@ json_object *doc_layout_repair(const char *response, char *note, size_t ns) {
             dstr_add(&o, "]");
             char *t = dstr_take(&o);
             if (t) { free(s); s = t; n = strlen(s); }
+            else t_oom = 1;
             notef(note, ns, "dropped %s%ld duplicate cells", "", ndup);
         }
         free(dup);
@@ -384,10 +421,11 @@ json_object *doc_layout_repair(const char *response, char *note, size_t ns) {
     if (arr && !json_object_is_type(arr, json_type_array)) { json_object_put(arr); arr = NULL; }
     if (!arr) {
         nd = find_dicts(s, n, &d);
-        json_object *v = json_object_new_array();
+        json_object *v = jnew(json_object_new_array());
+        if (!v) { free(d); free(s); return NULL; }
         for (size_t i = 0; i < nd; i++) {
             json_object *c = parse_whole(s + d[i].a, d[i].b - d[i].a);
-            if (c) json_object_array_add(v, c);
+            if (c) jpush(v, c);
         }
         free(d);
         if (json_object_array_length(v)) {
@@ -402,28 +440,29 @@ json_object *doc_layout_repair(const char *response, char *note, size_t ns) {
     free(s);
     if (!arr) {
         notef(note, ns, "nothing could be salvaged%s", "", 0);
-        return json_object_new_array();
+        return jnew(json_object_new_array());
     }
     return dedup_pairs(arr, note, ns);
 }
 
 /* --------------------------------------------------------------- parse */
 
+long long doc_map_coord(double v, double scale, long long lim, int *clamped) {
+    double m = trunc(v / scale);   /* Python int(float(v) / scale) */
+    if (m < 0) { m = 0; *clamped = 1; }
+    if (m > (double)lim) { m = (double)lim; *clamped = 1; }
+    return (long long)m;
+}
+
 static int map_cell(json_object *cell, double sx, double sy, int ow, int oh, int *clamped) {
     double b[4];
     if (!raw_bbox(cell, b)) return 0;
     long long m[4];
     int c = 0;
-    for (int i = 0; i < 4; i++) {
-        double v = trunc(b[i] / (i % 2 ? sy : sx));   /* Python int(float(v) / scale) */
-        long long lim = i % 2 ? oh : ow;
-        if (v < 0) { v = 0; c = 1; }
-        if (v > (double)lim) { v = (double)lim; c = 1; }
-        m[i] = (long long)v;
-    }
-    json_object *bb = json_object_new_array();
-    for (int i = 0; i < 4; i++) json_object_array_add(bb, json_object_new_int64(m[i]));
-    json_object_object_add(cell, "bbox", bb);
+    for (int i = 0; i < 4; i++) m[i] = doc_map_coord(b[i], i % 2 ? sy : sx, i % 2 ? oh : ow, &c);
+    json_object *bb = jnew(json_object_new_array());
+    for (int i = 0; i < 4; i++) jpush(bb, json_object_new_int64(m[i]));
+    jset(cell, "bbox", bb);
     *clamped = c;
     return 1;
 }
@@ -444,20 +483,26 @@ dots_status doc_layout_parse(const char *response, int input_w, int input_h, int
     if (input_w <= 0 || input_h <= 0 || orig_w <= 0 || orig_h <= 0)
         return dots_fail(e, DOTS_E_ARG, "layout: bad sizes (input %dx%d, original %dx%d)", input_w, input_h, orig_w,
                          orig_h);
+    t_oom = 0;
     json_object *arr = parse_whole(response, strlen(response));
+    if (t_oom) {
+        json_object_put(arr);
+        return dots_fail(e, DOTS_E_NOMEM, "out of memory parsing the model's layout JSON");
+    }
     if (!strict_ok(arr)) {
         if (arr) json_object_put(arr);
         out->filtered = 1;
         arr = doc_layout_repair(response, out->note, sizeof out->note);
         if (!arr) return dots_fail(e, DOTS_E_NOMEM, "out of memory repairing the model's layout JSON");
         /* keep objects only: the rest cannot be drawn or written as cells */
-        json_object *objs = json_object_new_array();
+        json_object *objs = jnew(json_object_new_array());
         for (size_t i = 0; i < json_object_array_length(arr); i++) {
             json_object *c = json_object_array_get_idx(arr, i);
-            if (json_object_is_type(c, json_type_object)) json_object_array_add(objs, json_object_get(c));
+            if (json_object_is_type(c, json_type_object)) jpush(objs, json_object_get(c));
         }
         json_object_put(arr);
         arr = objs;
+        if (!arr) return dots_fail(e, DOTS_E_NOMEM, "out of memory repairing the model's layout JSON");
         /* upstream's Markdown for a filtered page: the cells' text joined by blank lines */
         dstr t = {0};
         int first = 1;
@@ -476,6 +521,11 @@ dots_status doc_layout_parse(const char *response, int input_w, int input_h, int
         int c = 0;
         if (map_cell(json_object_array_get_idx(arr, i), sx, sy, orig_w, orig_h, &c)) out->n_clamped += c;
         else out->n_bad_bbox++;
+    }
+    if (t_oom) {  /* some cell could not be built or mapped */
+        json_object_put(arr);
+        doc_layout_free(out);
+        return dots_fail(e, DOTS_E_NOMEM, "out of memory building the layout cells");
     }
     out->cells = arr;
     return DOTS_OK;

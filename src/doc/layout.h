@@ -32,6 +32,10 @@ int doc_cell_bbox(json_object *cell, int box[4]);
 const char *doc_cell_category(json_object *cell);
 const char *doc_cell_text(json_object *cell);
 
+/* One coordinate from model-input to original pixels: int(v / scale) (scale = input/orig),
+ * clamped into [0, lim]; sets *clamped to 1 when it had to clamp. */
+long long doc_map_coord(double v, double scale, long long lim, int *clamped);
+
 /* Serializes cells as UTF-8 JSON (not ASCII-escaped) into a malloc'd string. */
 char *doc_layout_to_json(json_object *cells);
 

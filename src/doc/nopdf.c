@@ -12,6 +12,12 @@ dots_status doc_pdf_open(const char *path, doc_pdf **out, int *n_pages, dots_err
     *out = NULL; *n_pages = 0;
     return no_pdf(e, path);
 }
+dots_status doc_pdf_open_memory(const void *data, size_t size, const char *label, doc_pdf **out, int *n_pages,
+                                dots_error *e) {
+    (void)data; (void)size;
+    *out = NULL; *n_pages = 0;
+    return no_pdf(e, label);
+}
 dots_status doc_pdf_render(doc_pdf *d, int page, int dpi, dots_image *out, int *used_dpi, dots_error *e) {
     return no_pdf(e, "rendering a PDF page");
 }

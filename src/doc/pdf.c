@@ -10,6 +10,8 @@
 struct doc_pdf {
     fz_context *ctx;
     fz_document *doc;
+    fz_stream *stm;           /* memory documents: the stream over mem */
+    unsigned char *mem;       /* memory documents: our copy of the bytes */
     char path[1024];
 };
 
@@ -31,16 +33,28 @@ static fz_context *new_ctx(dots_error *e) {
     return ctx;
 }
 
-dots_status doc_pdf_open(const char *path, doc_pdf **out, int *n_pages, dots_error *e) {
+/* data NULL: open the file path; else the size bytes of data (copied), path as the label. */
+static dots_status pdf_open(const char *path, const void *data, size_t size, doc_pdf **out, int *n_pages,
+                            dots_error *e) {
     *out = NULL; *n_pages = 0;
     doc_pdf *d = calloc(1, sizeof *d);
     if (!d) return dots_fail(e, DOTS_E_NOMEM, "out of memory opening %s", path);
     snprintf(d->path, sizeof d->path, "%s", path);
-    if (!(d->ctx = new_ctx(e))) { free(d); return e ? e->code : DOTS_E_NOMEM; }
+    if (data && !(d->mem = malloc(size ? size : 1))) {
+        free(d);
+        return dots_fail(e, DOTS_E_NOMEM, "out of memory copying %s (%zu bytes)", path, size);
+    }
+    if (data) memcpy(d->mem, data, size);
+    if (!(d->ctx = new_ctx(e))) { free(d->mem); free(d); return e ? e->code : DOTS_E_NOMEM; }
     dots_status st = DOTS_OK;
     fz_var(st);
     fz_try(d->ctx) {
-        d->doc = fz_open_document(d->ctx, path);
+        if (data) {
+            d->stm = fz_open_memory(d->ctx, d->mem, size);
+            d->doc = fz_open_document_with_stream(d->ctx, "application/pdf", d->stm);
+        } else {
+            d->doc = fz_open_document(d->ctx, path);
+        }
         if (fz_needs_password(d->ctx, d->doc))
             st = dots_fail(e, DOTS_E_UNSUPPORTED, "%s: the PDF is password-protected; decrypt it first", path);
         else
@@ -53,12 +67,24 @@ dots_status doc_pdf_open(const char *path, doc_pdf **out, int *n_pages, dots_err
     return DOTS_OK;
 }
 
+dots_status doc_pdf_open(const char *path, doc_pdf **out, int *n_pages, dots_error *e) {
+    return pdf_open(path, NULL, 0, out, n_pages, e);
+}
+
+dots_status doc_pdf_open_memory(const void *data, size_t size, const char *label, doc_pdf **out, int *n_pages,
+                                dots_error *e) {
+    if (!data) return dots_fail(e, DOTS_E_ARG, "%s: no data", label);
+    return pdf_open(label, data, size, out, n_pages, e);
+}
+
 void doc_pdf_close(doc_pdf *d) {
     if (!d) return;
     if (d->ctx) {
         fz_drop_document(d->ctx, d->doc);
+        fz_drop_stream(d->ctx, d->stm);
         fz_drop_context(d->ctx);
     }
+    free(d->mem);
     free(d);
 }
 

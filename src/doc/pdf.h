@@ -11,6 +11,9 @@ typedef struct doc_pdf doc_pdf;
 /* 1 when this build can read PDFs. */
 int doc_pdf_available(void);
 dots_status doc_pdf_open(const char *path, doc_pdf **out, int *n_pages, dots_error *e);
+/* The same from size bytes of memory (copied); label names them in messages. */
+dots_status doc_pdf_open_memory(const void *data, size_t size, const char *label, doc_pdf **out, int *n_pages,
+                                dots_error *e);
 /* Renders 0-based page at dpi (RGB, white background); if a side exceeds 4500 px the
  * page is rendered at 72 dpi instead (upstream fitz_doc_to_image). *used_dpi says which. */
 dots_status doc_pdf_render(doc_pdf *d, int page, int dpi, dots_image *out, int *used_dpi, dots_error *e);

@@ -12,6 +12,7 @@
 #include "dotsocr.h"
 #include "image/image.h"
 #include "io/checkpoint.h"
+#include "kernels/kernels.h"
 #include "model/lm.h"
 #include "model/sampler.h"
 #include "model/vision.h"
@@ -71,6 +72,8 @@ dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, do
     g->prefill_chunk = opts->prefill_chunk > 0 ? opts->prefill_chunk : 512;
     g->vision_batch = opts->vision_batch_patches;
     if (!(g->pool = pool_create(opts->threads, e))) { st = e ? e->code : DOTS_E_NOMEM; goto fail; }
+    const st_tensor *w = ckpt_find(g->ck, "model.embed_tokens.weight");
+    g->lm_dtype = w ? dtype_name(w->dtype) : "?";
     *out = g;
     return DOTS_OK;
 fail:
@@ -84,28 +87,52 @@ void dots_gen_result_free(dots_gen_result *res) {
     res->text = NULL;
 }
 
+/* ------------------------------------------------------------- progress */
+
+int engine_report(progress_hook *h, dots_phase phase, long done, long total) {
+    if (h->o->on_progress && !h->cancelled) {
+        dots_progress p = {phase, done, total, dots_now() - h->t0};
+        if (h->o->on_progress(h->o->user, &p)) h->cancelled = 1;
+    }
+    return h->cancelled;
+}
+
+/* vision_forward's stage hook: one report per finished block (a cancel is honoured after
+ * the micro-batch, as vision_forward cannot stop half way). */
+static void on_vision_stage(void *user, const char *name, const float *data, int rows, int cols) {
+    (void)data; (void)rows; (void)cols;
+    progress_hook *h = user;
+    if (strncmp(name, "block", 5) || !strstr(name, ".out")) return;
+    engine_report(h, DOTS_PHASE_VISION, ++h->vis_done, h->vis_total);
+}
+
 /* ---------------------------------------------------------- vision step */
 
 /* Runs images [i0, i1) of the packed batch; pix_off/tok_off: their first patch/token. */
 static dots_status vision_range(dots_engine *g, const dots_patches *p, int i0, int i1, size_t pix_off, size_t tok_off,
-                                float *vt, dots_error *e) {
+                                float *vt, progress_hook *h, dots_error *e) {
     int D = vision_out_dim(g->vis);
     return vision_forward(g->vis, g->pool, p->pixels + pix_off * DOTS_PATCH_DIM, (const int (*)[3])(p->grid + i0),
-                          i1 - i0, vt + tok_off * D, NULL, NULL, e);
+                          i1 - i0, vt + tok_off * D, h->o->on_progress ? on_vision_stage : NULL, h, e);
 }
 
 /* The images in micro-batches of at most `budget` patches (consecutive images; one
  * image larger than that gets a call of its own). */
 static dots_status run_batches(dots_engine *g, const dots_patches *p, const int *ppi, int *batch_of, int budget,
-                               float *vt, dots_error *e) {
+                               float *vt, progress_hook *h, dots_error *e) {
     int n = p->n_images;
     image_plan_batches(ppi, n, budget, batch_of);
+    long n_batches = 0;
+    for (int i = 0; i < n; i++) n_batches += i == 0 || batch_of[i] != batch_of[i - 1];
+    h->vis_done = 0;
+    h->vis_total = n_batches * g->ck->config.vision.num_hidden_layers;
     size_t pix = 0, tok = 0;
     for (int i0 = 0; i0 < n;) {
+        if (h->cancelled) return DOTS_OK;  /* the caller sees h->cancelled */
         int i1 = i0;
         size_t np = 0;
         while (i1 < n && batch_of[i1] == batch_of[i0]) np += (size_t)ppi[i1++];
-        dots_status st = vision_range(g, p, i0, i1, pix, tok, vt, e);
+        dots_status st = vision_range(g, p, i0, i1, pix, tok, vt, h, e);
         if (st) return st;
         pix += np;
         tok += np / 4;
@@ -117,7 +144,8 @@ static dots_status run_batches(dots_engine *g, const dots_patches *p, const int 
 /* All images packed in one call (or in micro-batches of budget0 patches if > 0); on
  * DOTS_E_NOMEM, again in micro-batches of half as many patches, and so on, down to one
  * image per call. */
-dots_status engine_run_vision(dots_engine *g, const dots_patches *p, int budget0, float *vt, dots_error *e) {
+dots_status engine_run_vision(dots_engine *g, const dots_patches *p, int budget0, float *vt, progress_hook *h,
+                             dots_error *e) {
     int n = p->n_images, *ppi = malloc(sizeof(int) * (size_t)n * 2);
     if (!ppi) return dots_fail(e, DOTS_E_NOMEM, "out of memory planning vision micro-batches");
     int *batch_of = ppi + n, biggest = 0;
@@ -129,7 +157,7 @@ dots_status engine_run_vision(dots_engine *g, const dots_patches *p, int budget0
     dots_status st;
     for (;;) {
         if (budget < biggest) budget = biggest;
-        st = run_batches(g, p, ppi, batch_of, budget, vt, e);
+        st = run_batches(g, p, ppi, batch_of, budget, vt, h, e);
         if (st != DOTS_E_NOMEM || budget == biggest) break;
         budget /= 2;
         if (budget < biggest) budget = biggest; /* retried smaller, silently: the library never prints */
@@ -180,4 +208,54 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
     *res = rq.result;
     if (rq.status && e) *e = rq.error;
     return rq.status;
+}
+
+/* ----------------------------------------------------------------- info */
+
+dots_status dots_engine_get_info(const dots_engine *g, dots_engine_info *info, dots_error *e) {
+    if (!g || !info || info->struct_size < sizeof(size_t))
+        return dots_fail(e, DOTS_E_ARG, "dots_engine_get_info: needs an engine and an info with struct_size set");
+    dots_engine_info v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = info->struct_size < sizeof v ? info->struct_size : sizeof v;
+    v.model_dir = g->ck->dir;
+    v.max_context = g->max_context;
+    v.min_pixels = g->ck->config.preproc.min_pixels;
+    v.max_pixels = g->ck->config.preproc.max_pixels;
+    v.patch_size = g->ck->config.preproc.patch_size;
+    v.merge_size = g->ck->config.preproc.merge_size;
+    v.dtype = g->lm_dtype;
+    v.isa = isa_name(isa_active());
+    v.threads = pool_threads(g->pool);
+    v.vocab_size = g->ck->config.text.vocab_size;
+    v.hidden_size = g->ck->config.text.hidden_size;
+    memcpy(info, &v, v.struct_size); /* an older caller's shorter struct gets its fields only */
+    return DOTS_OK;
+}
+
+dots_status dots_engine_input_size(const dots_engine *g, int width, int height, long min_pixels, long max_pixels,
+                                   int *input_width, int *input_height, int *vision_tokens, dots_error *e) {
+    if (!g) return dots_fail(e, DOTS_E_ARG, "dots_engine_input_size: no engine");
+    long minp = min_pixels > 0 ? min_pixels : g->ck->config.preproc.min_pixels;
+    long maxp = max_pixels > 0 ? max_pixels : g->ck->config.preproc.max_pixels;
+    int h = 0, w = 0, np = 0;
+    dots_status st = image_smart_resize(height, width, minp, maxp, &h, &w, e);
+    if (!st) st = image_patch_count(width, height, minp, maxp, &np, e);
+    if (st) return st;
+    if (input_width) *input_width = w;
+    if (input_height) *input_height = h;
+    if (vision_tokens) *vision_tokens = np / 4;
+    return DOTS_OK;
+}
+
+const char *dots_phase_name(dots_phase p) {
+    switch (p) {
+    case DOTS_PHASE_RENDER: return "render";
+    case DOTS_PHASE_PREPROCESS: return "preprocess";
+    case DOTS_PHASE_VISION: return "vision";
+    case DOTS_PHASE_PREFILL: return "prefill";
+    case DOTS_PHASE_DECODE: return "decode";
+    case DOTS_PHASE_POSTPROCESS: return "postprocess";
+    }
+    return "?";
 }

@@ -27,6 +27,8 @@ dots_status req_begin(dots_engine *g, gen_req *r, dots_batch_request *out, dots_
     r->out = out;
     r->t0 = dots_now();
     if (out->opts) r->o = *out->opts;
+    r->hook.o = &r->o;
+    r->hook.t0 = r->t0;
     if (out->n_images < 0 || (out->n_images > 0 && !out->images) || !out->prompt_text)
         return dots_fail(e, DOTS_E_ARG, "the request needs its images (n_images >= 0) and a prompt text");
     const dots_config *cfg = &g->ck->config;
@@ -43,7 +45,7 @@ dots_status req_begin(dots_engine *g, gen_req *r, dots_batch_request *out, dots_
         r->pad[i] = np / 4;
         r->vis_tokens += r->pad[i];
     }
-    if ((st = prompt_build_ids(g->tok, out->prompt_text, r->pad, n_images, &r->ids, &r->n_ids, e))) return st;
+    if ((st = prompt_build_ids_sys(g->tok, r->o.system_prompt, out->prompt_text, r->pad, n_images, &r->ids, &r->n_ids, e))) return st;
     long n_pad = 0;
     for (size_t i = 0; i < r->n_ids; i++) n_pad += r->ids[i] == g->imgpad_id;
     if (n_pad != r->vis_tokens)
@@ -84,6 +86,7 @@ dots_status req_encode(dots_engine *g, gen_req *r, dots_error *e) {
     float *vt = NULL;
     dots_status st = DOTS_OK;
     double t = dots_now();
+    if (engine_report(&r->hook, DOTS_PHASE_PREPROCESS, 0, r->out->n_images)) goto done;
     if (r->out->n_images > 0) {
         if ((st = image_to_patches(r->out->images, r->out->n_images, r->minp, r->maxp, cfg->preproc.mean,
                                    cfg->preproc.std, &p, e)))
@@ -105,7 +108,7 @@ dots_status req_encode(dots_engine *g, gen_req *r, dots_error *e) {
             goto done;
         }
         if (!(vt = dots_alloc(sizeof(float) * (size_t)r->vis_tokens * D, "the vision tokens", e))) { st = DOTS_E_NOMEM; goto done; }
-        if ((st = engine_run_vision(g, &p, g->vision_batch, vt, e))) goto done;
+        if ((st = engine_run_vision(g, &p, g->vision_batch, vt, &r->hook, e)) || r->hook.cancelled) goto done;
     }
     /* splice: the k-th <|imgpad|> takes the k-th vision token */
     if (!(r->x = dots_alloc(sizeof(float) * r->n_ids * D, "the prompt embeddings", e))) { st = DOTS_E_NOMEM; goto done; }
@@ -161,6 +164,10 @@ dots_status req_take(dots_engine *g, gen_req *r, const float *logits, int *done,
     const dots_config *cfg = &g->ck->config;
     dots_gen_result *res = &r->out->result;
     *done = 1;
+    if (engine_report(&r->hook, DOTS_PHASE_DECODE, res->generated_tokens, r->o.max_new_tokens > 0 ? r->o.max_new_tokens : 0)) {
+        res->stop = DOTS_STOP_CALLBACK;
+        return DOTS_OK;
+    }
     int t = sampler_pick(&r->smp, logits);
     if (r->o.on_step) r->o.on_step(r->o.user, r->step, logits, cfg->text.vocab_size, t);
     r->step++;
@@ -227,6 +234,7 @@ void req_finish(gen_req *r, dots_status st, const dots_error *e) {
     free(r->tok_end);
     free(r->ids);
     free(r->pad);
+    if (!st && r->hook.cancelled && r->phase != REQ_DECODE) res->stop = DOTS_STOP_CALLBACK; /* an empty answer */
     memset(r, 0, sizeof *r);
     r->phase = REQ_DONE;
     r->out = out;

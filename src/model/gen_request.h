@@ -34,6 +34,7 @@ typedef struct gen_req {
     tok_stream *ts;
     gen_text text;
     size_t *tok_end;          /* [answer tokens]: text length after each one */
+    progress_hook hook;       /* r->o's on_progress; hook.cancelled: stop with DOTS_STOP_CALLBACK */
     int step, next_token;
     double t0, t_vision, t_prefill, t_decode;
 } gen_req;
@@ -42,9 +43,11 @@ typedef struct gen_req {
 dots_status req_begin(dots_engine *g, gen_req *r, dots_batch_request *out, dots_error *e);
 /* Allocates the KV cache for r->positions (checked). */
 dots_status req_reserve(dots_engine *g, gen_req *r, dots_error *e);
-/* Pixels, vision tokens and the spliced prompt embeddings r->x. */
+/* Pixels, vision tokens and the spliced prompt embeddings r->x (unless the progress
+ * hook cancels: then r->hook.cancelled). */
 dots_status req_encode(dots_engine *g, gen_req *r, dots_error *e);
-/* After the logits of the prompt's last row or of the token just decoded: picks
+/* After the logits of the prompt's last row or of the token just decoded: reports
+ * progress (a cancel ends it with DOTS_STOP_CALLBACK), picks
  * the next token, streams it and applies the stop rules. *done = 1 when finished
  * (r->out->result.stop set); otherwise r->next_token is the next row's input. */
 dots_status req_take(dots_engine *g, gen_req *r, const float *logits, int *done, dots_error *e);

@@ -67,7 +67,7 @@ static void encode(sched *S) {
         gen_req *r = &S->r[i];
         if (r->phase != REQ_ENCODE) continue;
         dots_status st = req_encode(S->g, r, &r->out->error);
-        if (st) { finish(S, i, st, &r->out->error); continue; }
+        if (st || r->hook.cancelled) { finish(S, i, st, &r->out->error); continue; }
         r->phase = REQ_PREFILL;
         if (running) return;
     }
@@ -90,6 +90,10 @@ static int plan_step(sched *S, int *n_rows) {
                 int m = (int)r->n_ids - r->prefilled;
                 if (m > S->chunk) m = S->chunk;
                 if (R + m > S->step_tokens) return *n_rows = R, nseg;
+                if (engine_report(&r->hook, DOTS_PHASE_PREFILL, r->prefilled, (long)r->n_ids)) {
+                    finish(S, i, DOTS_OK, NULL);
+                    continue;
+                }
                 memcpy(S->x + (size_t)R * D, r->x + (size_t)r->prefilled * D, sizeof(float) * (size_t)m * D);
                 S->rows[nseg] = m;
             } else {

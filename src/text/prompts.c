@@ -79,6 +79,26 @@ static dots_status check_images(const int *pad_counts, int n_images, dots_error 
 
 dots_status prompt_build_ids(dots_tokenizer *t, const char *user_text, const int *pad_counts, int n_images,
                              int **ids, size_t *n, dots_error *e) {
+    return prompt_build_ids_sys(t, NULL, user_text, pad_counts, n_images, ids, n, e);
+}
+
+/* The system turn's ids (a text segment of its own: the tokenizer splits at added tokens
+ * first, so encoding it alone gives the ids of the whole templated string). */
+static dots_status system_ids(dots_tokenizer *t, const char *system, int **out, size_t *n, dots_error *e) {
+    *out = NULL;
+    *n = 0;
+    if (!system) return DOTS_OK;
+    size_t len = strlen(system) + 32;
+    char *s = malloc(len);
+    if (!s) return dots_fail(e, DOTS_E_NOMEM, "out of memory for the system prompt");
+    snprintf(s, len, "<|system|>%s<|endofsystem|>\n", system);
+    dots_status st = tok_encode(t, s, strlen(s), out, n, e);
+    free(s);
+    return st ? dots_context(e, "encoding the system prompt") : DOTS_OK;
+}
+
+dots_status prompt_build_ids_sys(dots_tokenizer *t, const char *system, const char *user_text, const int *pad_counts,
+                                 int n_images, int **ids, size_t *n, dots_error *e) {
     *ids = NULL;
     *n = 0;
     dots_status st = check_images(pad_counts, n_images, e);
@@ -88,15 +108,26 @@ dots_status prompt_build_ids(dots_tokenizer *t, const char *user_text, const int
     for (int i = 0; i < 6; i++)
         if ((tid[i] = tok_token_id(t, need[i])) < 0)
             return dots_fail(e, DOTS_E_MODEL, "%s: the tokenizer has no added token %s (not a dots.ocr tokenizer.json?)", t->path, need[i]);
-    int *text_ids;
-    size_t nt;
+    int *text_ids, *sys_ids;
+    size_t nt, ns;
     if (!user_text) user_text = "";
-    if ((st = tok_encode(t, user_text, strlen(user_text), &text_ids, &nt, e))) return dots_context(e, "encoding the prompt text");
-    size_t cap = nt + 8;
+    if ((st = system_ids(t, system, &sys_ids, &ns, e))) return st;
+    if ((st = tok_encode(t, user_text, strlen(user_text), &text_ids, &nt, e))) {
+        free(sys_ids);
+        return dots_context(e, "encoding the prompt text");
+    }
+    size_t cap = ns + nt + 8;
     for (int i = 0; i < n_images; i++) cap += (size_t)pad_counts[i] + 2;
     int *v = malloc(cap * sizeof *v);
-    if (!v) { free(text_ids); return dots_fail(e, DOTS_E_NOMEM, "out of memory for a %zu-token prompt", cap); }
+    if (!v) {
+        free(text_ids);
+        free(sys_ids);
+        return dots_fail(e, DOTS_E_NOMEM, "out of memory for a %zu-token prompt", cap);
+    }
     size_t k = 0;
+    if (ns) memcpy(v, sys_ids, ns * sizeof *v);
+    k += ns;
+    free(sys_ids);
     v[k++] = tid[0];
     for (int i = 0; i < n_images; i++) {
         v[k++] = tid[1];

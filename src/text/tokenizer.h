@@ -53,6 +53,11 @@ void tok_stream_free(tok_stream *s);
  * *ids is malloc'd. */
 dots_status prompt_build_ids(dots_tokenizer *t, const char *user_text, const int *pad_counts, int n_images,
                              int **ids, size_t *n, dots_error *e);
+/* The same after a system turn, as the chat template frames it:
+ * "<|system|>" system "<|endofsystem|>\n" (plain text: not added tokens) then the user turn.
+ * system NULL: no system turn (prompt_build_ids). */
+dots_status prompt_build_ids_sys(dots_tokenizer *t, const char *system, const char *user_text, const int *pad_counts,
+                                 int n_images, int **ids, size_t *n, dots_error *e);
 /* <|imgpad|> copies for an image of grid_t x grid_h x grid_w patches: t*h*w / merge^2 (N/4 for merge 2). */
 int prompt_image_pad_count(int grid_t, int grid_h, int grid_w, int merge_size);
 /* The prompt as text with each image's pads written out (what tokenizers would be given). */

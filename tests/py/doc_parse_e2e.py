@@ -59,6 +59,40 @@ def is_png(path):
         return f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+CATEGORIES = {"Caption", "Footnote", "Formula", "List-item", "Page-footer", "Page-header", "Picture",
+              "Section-header", "Table", "Text", "Title"}
+
+
+def generate(image, prompt, tokens):
+    """The model's answer from `dotsocr generate` (the engine alone, no parse pipeline)."""
+    p = subprocess.run([BIN, "generate", "--model", MODEL, "--image", image, "--prompt", prompt, "--max-tokens",
+                        str(tokens), "--threads", "2"], capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, f"generate {image}: {p.stderr}")
+    return p.stdout[:-1] if p.stdout.endswith("\n") else p.stdout
+
+
+def check_cells(base, r):
+    """The page JSON holds the cells of the answer: boxes inside the page, known categories;
+    for a repaired page its Markdown is the cells' text joined by blank lines (upstream), and
+    the raw answer is what the engine gives for the page on its own."""
+    n = r["page_no"]
+    cells = json.load(open(base + ".json", encoding="utf-8"))
+    check(isinstance(cells, list) and all(isinstance(c, dict) for c in cells), f"page {n}: JSON is an array of cells")
+    for c in cells if isinstance(cells, list) else []:
+        b = c.get("bbox")
+        check(isinstance(b, list) and len(b) == 4 and all(isinstance(v, int) for v in b)
+              and 0 <= b[0] <= r["width"] and 0 <= b[2] <= r["width"] and 0 <= b[1] <= r["height"]
+              and 0 <= b[3] <= r["height"], f"page {n}: bbox {b} inside the page")
+        check(c.get("category") in CATEGORIES, f"page {n}: category {c.get('category')}")
+    md = open(base + ".md", encoding="utf-8").read()
+    if r.get("filtered"):
+        want = "\n\n".join(c["text"] for c in cells if isinstance(c.get("text"), str))
+        check(md == want, f"page {n}: a repaired page's Markdown is its cells' text: {md!r} vs {want!r}")
+        raw = open(r["raw_output_path"], encoding="utf-8").read()
+        if not cells:  # nothing drawn: the layout picture is the page itself, so the engine can be asked
+            check(raw == generate(base + ".png", "layout-all", 24), f"page {n}: raw answer = dotsocr generate's")
+
+
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 common = ["--max-tokens", "24", "--threads", "2", "--quiet"]
@@ -79,7 +113,7 @@ if os.path.exists(jl):
                           ("md_content_path", base + ".md"), ("md_content_nohf_path", base + "_nohf.md")]:
             check(r.get(key) and os.path.samefile(r[key], path), f"page {n}: {key} = {r.get(key)}")
             check(os.path.exists(path), f"page {n}: {path} exists")
-        check(isinstance(json.load(open(base + ".json", encoding="utf-8")), list), f"page {n}: JSON is an array")
+        check_cells(base, r)
         check(is_png(base + ".png"), f"page {n}: PNG picture")
         for k in ("input_width", "input_height", "stop_reason", "timings", "filtered", "generated_tokens"):
             check(k in r, f"page {n}: record has {k}")
@@ -127,6 +161,9 @@ if rc == 0:
     r = records(os.path.join(out, "pic.jsonl"))[0]
     check((r.get("input_width"), r.get("input_height")) == (196, 112), f"no fitz: input {r.get('input_width')}x{r.get('input_height')}")
     check(os.path.exists(os.path.join(out, "pic", "pic.md")) and "layout_info_path" not in r, "ocr writes .md only")
+    if os.path.exists(os.path.join(out, "pic", "pic.md")):
+        md = open(os.path.join(out, "pic", "pic.md"), encoding="utf-8").read()
+        check(md == generate(os.path.join(folder, "pic.png"), "ocr", 24), "ocr Markdown = dotsocr generate's answer")
 
 # 5. usage errors
 rc, _, se = run(SAMPLE, "--model", MODEL, "--pages", "x")
