@@ -4,7 +4,12 @@
  * fraction of the memory-bandwidth limit: (read bandwidth measured in this run) /
  * (bytes of weights one decode step reads).
  *
- *   lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] */
+ *   lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] [--batch 1,2,4,8,16]
+ *
+ * --batch: B sequences decoded together (lm_forward_batch: one GEMM per weight for all B
+ * rows) after a short prompt each; aggregate and per-sequence tok/s, against the bandwidth
+ * limit (B tokens per read of the weights) and the compute limit (peak GFLOP/s of the
+ * active ISA measured here / FLOPs per token). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +24,83 @@ static int fail(const dots_error *e) {
     return 1;
 }
 
+/* Parses "1,2,4" into up to max positive ints. */
+static int parse_list(const char *s, int *out, int max) {
+    int n = 0;
+    for (const char *p = s; p && *p && n < max;) {
+        int v = atoi(p);
+        if (v > 0) out[n++] = v;
+        p = strchr(p, ',');
+        if (p) p++;
+    }
+    return n;
+}
+
+#define BATCH_PROMPT 4  /* prompt tokens per sequence before the timed decode steps */
+
+/* Decode of B sequences together at each B of the list. */
+static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int n_decode, double bw, double bytes) {
+    const dots_text_config *c = lm_config(lm);
+    int Bs[16], nb = parse_list(list, Bs, 16), maxb = 1, D = c->hidden_size, V = c->vocab_size;
+    for (int i = 0; i < nb; i++) if (Bs[i] > maxb) maxb = Bs[i];
+    /* bf16 weights meet vdpbf16ps/bfdot only at those ISA levels; below, f32 FMAs */
+    dots_isa isa = isa_active();
+    double peak = isa == ISA_AVX512BF16 || isa == ISA_NEON ? bench_peak_bf16_gflops(pool) : 0;
+    if (peak <= 0) peak = bench_peak_fp32_gflops(pool);
+    double flops = 2.0 * bytes / 2.0; /* 2 FLOPs per bf16 weight per token (attention over a few keys is noise) */
+    printf("batch decode: peak %.0f GFLOP/s (%s), %.1f GFLOP per token; limits per step: bandwidth %.3f s, "
+           "compute %.3f s per sequence\n", peak, isa_name(isa_active()), flops / 1e9, bytes / (bw * 1e9),
+           flops / (peak * 1e9));
+    dots_error e = {0};
+    dots_lm_work *w = NULL;
+    dots_lm_state **st = calloc((size_t)maxb, sizeof *st);
+    int *rows = malloc(sizeof(int) * (size_t)maxb), *ids = malloc(sizeof(int) * (size_t)maxb * BATCH_PROMPT);
+    float *x = dots_alloc(sizeof(float) * (size_t)maxb * BATCH_PROMPT * D, "bench rows", &e);
+    float *logits = x ? dots_alloc(sizeof(float) * (size_t)maxb * V, "bench logits", &e) : NULL;
+    if (!st || !rows || !ids || !logits || lm_work_new(lm, maxb * BATCH_PROMPT, &w, &e)) return fail(&e);
+    for (int i = 0; i < maxb * BATCH_PROMPT; i++) ids[i] = (int)((i * 2654435761u) % (unsigned)V);
+    double base = 0;
+    for (int bi = 0; bi < nb; bi++) {
+        int B = Bs[bi];
+        for (int q = 0; q < B; q++) {
+            if (lm_state_new_kv(lm, BATCH_PROMPT + n_decode + 1, &st[q], &e) ||
+                lm_state_reserve(st[q], BATCH_PROMPT + n_decode + 1, &e))
+                return fail(&e);
+            rows[q] = BATCH_PROMPT;
+        }
+        if (lm_embed(lm, ids, B * BATCH_PROMPT, x, &e) || lm_forward_batch(lm, w, pool, st, rows, B, x, logits, &e))
+            return fail(&e);
+        for (int q = 0; q < B; q++) rows[q] = 1;
+        double t0 = dots_now();
+        for (int k = 0; k < n_decode; k++) {
+            for (int q = 0; q < B; q++) { /* greedy next token of each sequence */
+                const float *l = logits + (size_t)q * V;
+                int b = 0;
+                for (int v = 1; v < V; v++) if (l[v] > l[b]) b = v;
+                ids[q] = b;
+            }
+            if (lm_embed(lm, ids, B, x, &e) || lm_forward_batch(lm, w, pool, st, rows, B, x, logits, &e))
+                return fail(&e);
+        }
+        double dt = dots_now() - t0, agg = (double)B * n_decode / dt;
+        if (B == 1 || base == 0) base = agg / B;
+        double bw_lim = B * bw * 1e9 / bytes, fl_lim = peak * 1e9 / flops;
+        printf("batch %2d: %7.2f tok/s aggregate (%5.2fx batch 1), %6.2f tok/s per sequence; %3.0f%% of the "
+               "bandwidth limit %.1f, %3.0f%% of the compute limit %.1f -> %s bound\n", B, agg, agg / base, agg / B,
+               100 * agg / bw_lim, bw_lim, 100 * agg / fl_lim, fl_lim, bw_lim < fl_lim ? "bandwidth" : "compute");
+        for (int q = 0; q < B; q++) { lm_state_free(st[q]); st[q] = NULL; }
+    }
+    lm_work_free(w);
+    dots_free(x);
+    dots_free(logits);
+    free(st);
+    free(rows);
+    free(ids);
+    return 0;
+}
+
 int main(int argc, char **argv) {
-    const char *model = NULL, *prefill_s = "512,4096";
+    const char *model = NULL, *prefill_s = "512,4096", *batch_s = NULL;
     int threads = 0, n_decode = 32, chunk = 512;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
@@ -28,8 +108,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--prefill") && i + 1 < argc) prefill_s = argv[++i];
         else if (!strcmp(argv[i], "--decode") && i + 1 < argc) n_decode = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) chunk = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch_s = argv[++i];
         else {
-            fprintf(stderr, "usage: lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512]\n");
+            fprintf(stderr, "usage: lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] [--batch 1,2,4,8,16]\n");
             return 2;
         }
     }
@@ -63,6 +144,13 @@ int main(int argc, char **argv) {
     if (pk <= 0) pk = p32; /* prefill is measured against the peak of the level in use */
     printf("peaks (same run): %s %.1f GFLOP/s, bf16 dot %.1f GFLOP/s\n", bench_peak_fp32_name(), p32, pk == p32 ? 0 : pk);
 
+    if (batch_s) {
+        int rc = bench_batch(lm, pool, batch_s, n_decode, bw, bytes);
+        pool_destroy(pool);
+        lm_free(lm);
+        ckpt_close(ck);
+        return rc;
+    }
     int D = c->hidden_size, V = c->vocab_size;
     int total = max_len + n_decode + 1;
     int *ids = malloc(sizeof(int) * (size_t)total);

@@ -102,6 +102,7 @@ typedef enum dots_stop_reason {
     DOTS_STOP_REPETITION,    /* the repetition guard saw a loop */
     DOTS_STOP_CONTEXT,       /* the context limit was reached */
     DOTS_STOP_CALLBACK,      /* the streaming callback asked to stop (e.g. Ctrl-C) */
+    DOTS_STOP_ERROR,         /* failed mid-generation: text holds the answer so far, the status says why */
 } dots_stop_reason;
 const char *dots_stop_reason_name(dots_stop_reason r);
 
@@ -146,6 +147,12 @@ typedef struct dots_gen_opts {
      * Return non-zero to cancel: dots_generate then returns DOTS_OK with the text so far
      * and stop reason DOTS_STOP_CALLBACK. May be NULL. */
     int (*on_progress)(void *user, const struct dots_progress *p);
+    /* Repetition guard thresholds (0 = default; see src/model/repguard.h): a loop is a tail
+     * repeating one cycle at least rep_min_cycles times (default 12; 24 when only digits
+     * differ) over at least rep_min_tokens tokens (default 256), the cycle being up to
+     * rep_max_period tokens matched exactly (default 512) or 1-4 lines / table rows /
+     * layout cells compared with whitespace ignored and digits masked. */
+    int rep_min_cycles, rep_min_tokens, rep_max_period;
 } dots_gen_opts;
 
 typedef struct dots_gen_result {
@@ -154,11 +161,19 @@ typedef struct dots_gen_result {
     int prompt_tokens, generated_tokens;
     int input_width, input_height; /* first image after smart_resize (model-input pixels) */
     double seconds_preprocess, seconds_vision, seconds_prefill, seconds_decode;
+    /* stop == DOTS_STOP_REPETITION: tokens in one cycle of the loop, and lines/cells in it
+     * (0: a token cycle). The repeated tail after the first cycle is cut from text;
+     * trimmed_bytes says how many streamed bytes (on_text) that removed from the end. */
+    int repetition_period, repetition_units;
+    size_t trimmed_bytes;
 } dots_gen_result;
 
 /* Runs the model on n_images images with the user prompt text (framed as
  * <|user|>(<|img|><|imgpad|>*<|endofimg|>)*TEXT<|endofuser|><|assistant|>).
- * opts may be NULL (greedy, defaults). */
+ * opts may be NULL (greedy, defaults). The KV cache for prompt + max_new_tokens
+ * (or the context limit) is reserved before any compute. On a failure after
+ * decoding began, res->text holds the answer so far and res->stop is
+ * DOTS_STOP_ERROR; free res with dots_gen_result_free whatever the status. */
 dots_status dots_generate(dots_engine *eng, const dots_image *images, int n_images, const char *prompt_text,
                           const dots_gen_opts *opts, dots_gen_result *res, dots_error *e);
 void dots_gen_result_free(dots_gen_result *res);
@@ -323,6 +338,47 @@ void dots_page_result_free(dots_page_result *r);
  * value the mode does not produce are left out. *out is malloc'd. */
 #define DOTS_JSON_PICTURE 1
 dots_status dots_page_result_to_json(const dots_page_result *r, int flags, char **out, dots_error *e);
+/* ------------------------------------------------------ batched generation */
+
+/* One request of a batch: its own images, prompt and options (sampling, seed,
+ * callbacks, limits); status/error/result are filled when it finishes. */
+typedef struct dots_batch_request {
+    const dots_image *images;
+    int n_images;
+    const char *prompt_text;
+    const dots_gen_opts *opts;   /* may be NULL */
+    dots_status status;          /* out */
+    dots_error error;            /* out: why, when status != DOTS_OK */
+    dots_gen_result result;      /* out: as dots_generate's; free with dots_gen_result_free */
+} dots_batch_request;
+
+typedef struct dots_batch_opts {
+    int max_batch;               /* sequences in flight at once; <= 0: 8 */
+    int step_tokens;             /* rows one forward step may run (decode rows + prefill chunks);
+                                    <= 0: prefill_chunk + max_batch. Prefill goes in chunks of
+                                    min(prefill_chunk, step_tokens) rows. */
+    long long kv_budget_bytes;   /* KV cache of the sequences in flight; <= 0: no limit. A request
+                                    waits until its reservation fits; one that can never fit fails
+                                    with DOTS_E_LIMIT (the others run on). */
+    /* Called as each request finishes (any order), on the calling thread. May be NULL. */
+    void (*on_done)(void *user, int index, dots_batch_request *req);
+    void *user;
+} dots_batch_opts;
+
+/* Continuous batching: runs the n requests, up to max_batch decoding together
+ * (one read of the weights per step for all of them). Requests join and leave at
+ * token boundaries in submission order; a new request's vision encode runs between
+ * steps (one request's images per step while others decode) and its prefill
+ * chunks share steps with the others' decode rows. Greedy outputs are identical
+ * to dots_generate of each request alone. Returns DOTS_OK when every request ran
+ * (each has its own status), or an error for bad arguments or when the shared
+ * step scratch could not be allocated (every status is then set as well).
+ * Thread safety: one engine runs one dots_generate / dots_generate_batch at a
+ * time; callbacks run on the calling thread and must not call into the engine. */
+dots_status dots_generate_batch(dots_engine *eng, dots_batch_request *reqs, int n, const dots_batch_opts *opts,
+                                dots_error *e);
+/* Bytes of KV cache one token of context takes (for sizing max_batch / kv_budget_bytes). */
+size_t dots_engine_kv_bytes_per_token(const dots_engine *eng);
 
 #ifdef __cplusplus
 }

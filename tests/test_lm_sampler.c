@@ -11,6 +11,74 @@ static void freq(dots_sampler *s, const float *logits, int V, int n, double *f) 
     for (int i = 0; i < n; i++) f[sampler_pick(s, logits)] += 1.0 / n;
 }
 
+
+/* Feeds text to a text guard as tokens of `per` bytes; returns the token count at which
+ * it fired, or -1. *tok carries the token index across calls. */
+static long feed(dots_textguard *g, const char *text, int per, long *tok) {
+    size_t n = strlen(text);
+    for (size_t i = 0; i < n; i += (size_t)per) {
+        size_t len = n - i < (size_t)per ? n - i : (size_t)per;
+        long t = (*tok)++;
+        if (textguard_push(g, text + i, len, t)) return t + 1;
+    }
+    return -1;
+}
+
+static void text_guard_tests(void) {
+    static dots_textguard g;
+    char buf[65536], line[512];
+    long tok = 0;
+    /* 8 identical empty table rows (markdown and HTML in a JSON string), 8 cells that differ
+     * only in their bbox, a 60-row numeric table: legitimate, never a loop */
+    textguard_init(&g, 0, 0);
+    buf[0] = 0;
+    for (int i = 0; i < 8; i++) strcat(buf, "|   |   |   |   |\n");
+    for (int i = 0; i < 8; i++) strcat(buf, "<tr><td></td><td></td><td></td><td></td><td></td></tr>");
+    for (int i = 0; i < 8; i++) {
+        snprintf(line, sizeof line, "{\"bbox\": [%d, %d, %d, %d], \"category\": \"Picture\"}, ", 10 + i, 90 * i, 300,
+                 90 * i + 80);
+        strcat(buf, line);
+    }
+    for (int i = 0; i < 60; i++) {
+        snprintf(line, sizeof line, "<tr><td>%d</td><td>%d.%02d</td><td>%d</td></tr>", 1990 + i, i * 37 % 100, i, i * i);
+        strcat(buf, line);
+    }
+    CHECK(feed(&g, buf, 3, &tok) < 0, "the text guard fired on legitimate repeats");
+    /* a cell repeated with advancing bbox digits (the model's typical loop): 24 masked cycles */
+    textguard_init(&g, 0, 0);
+    tok = 0;
+    long fired = feed(&g, "[{\"bbox\": [1, 2, 3, 4], \"category\": \"Title\", \"text\": \"Report\"}, ", 3, &tok);
+    size_t keep = 0;
+    int k;
+    for (k = 0; k < 200 && fired < 0; k++) {
+        snprintf(line, sizeof line, "{\"bbox\": [100, %d, 900, %d], \"category\": \"Text\", \"text\": \"Total\"}, ",
+                 100 + 20 * k, 118 + 20 * k);
+        if (k == 0) keep = (size_t)g.bytes + strlen(line) - 2; /* up to the first repeat's "} */
+        fired = feed(&g, line, 3, &tok);
+    }
+    CHECK(fired > 0 && g.period_units == 1 && k == 2 * REP_MIN_CYCLES && g.cut_byte == (long)keep,
+          "bbox loop: fired %ld after %d cells (units %d), cut %ld (want %zu)", fired, k, g.period_units, g.cut_byte, keep);
+    /* a line with an incrementing counter */
+    textguard_init(&g, 0, 0);
+    tok = 0;
+    fired = -1;
+    for (k = 0; k < 500 && fired < 0; k++) {
+        snprintf(line, sizeof line, "Step %d: mix the solution well\n", k + 1);
+        fired = feed(&g, line, 4, &tok);
+    }
+    CHECK(fired > 0 && g.period_units == 1 && g.tail_tokens >= REP_MIN_TOKENS, "counter loop: fired after %d lines", k);
+    /* a row of ~300 tokens repeated exactly (longer than any token period): 12 cycles */
+    textguard_init(&g, 0, 0);
+    tok = 0;
+    fired = -1;
+    char row[2048] = "";
+    for (int i = 0; i < 100; i++) { snprintf(line, sizeof line, "w%c%c ", 'a' + i % 26, 'a' + i / 26); strcat(row, line); }
+    strcat(row, "\n");
+    for (k = 0; k < 50 && fired < 0; k++) fired = feed(&g, row, 1, &tok);
+    CHECK(fired > 0 && k == REP_MIN_CYCLES && g.period_units == 1 && g.cut_byte == (long)strlen(row),
+          "long row loop: fired after %d rows, cut %ld", k, g.cut_byte);
+}
+
 int main(void) {
     dots_error e = {0};
     dots_sampler s;
@@ -78,13 +146,13 @@ int main(void) {
         if (repguard_push(&g, 17)) fired = i + 1;
     CHECK(fired == REP_MIN_TOKENS && g.period == 1, "period-1 loop fired after %d tokens (period %d)", fired, g.period);
     repguard_free(&g);
-    /* a 100-token table row repeated: fires after 8 cycles */
+    /* a 100-token table row repeated: fires after REP_MIN_CYCLES cycles */
     CHECK(repguard_init(&g, 0, 0, 0, &e) == DOTS_OK, "%s", e.msg);
     for (int i = 0; i < 50; i++) repguard_push(&g, 5000 + i); /* a preamble */
     fired = -1;
     for (int i = 0; i < 5000 && fired < 0; i++)
         if (repguard_push(&g, 100 + (i % 100) * 7)) fired = i + 1;
-    CHECK(fired == 800 && g.period == 100, "period-100 loop fired after %d tokens (period %d)", fired, g.period);
+    CHECK(fired == 100 * REP_MIN_CYCLES && g.period == 100, "period-100 loop fired after %d tokens (period %d)", fired, g.period);
     repguard_free(&g);
     /* ordinary varied text never fires, nor a few repeats of a long row */
     CHECK(repguard_init(&g, 0, 0, 0, &e) == DOTS_OK, "%s", e.msg);
@@ -107,5 +175,6 @@ int main(void) {
         if (repguard_push(&g, i % 4)) fired = i + 1;
     CHECK(fired == 12 && g.period == 4, "custom: fired after %d (period %d)", fired, g.period);
     repguard_free(&g);
+    text_guard_tests();
     return test_finish("test_lm_sampler");
 }

@@ -12,7 +12,7 @@ void *dots_alloc(size_t bytes, const char *what, dots_error *e) {
     if (n == 0) n = DOTS_ALIGN;
     if (n < bytes || posix_memalign(&p, DOTS_ALIGN, n) != 0 || !p) {
         dots_fail(e, DOTS_E_NOMEM, "out of memory allocating %zu bytes for %s; "
-                  "try a smaller --max-pixels or fewer --threads", bytes, what ? what : "a buffer");
+                  "lower dots_gen_opts.max_pixels or dots_engine_opts.threads", bytes, what ? what : "a buffer");
         return NULL;
     }
     return p;

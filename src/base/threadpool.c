@@ -91,7 +91,7 @@ dots_pool *pool_create(int nthreads, dots_error *e) {
             free(wa);
             p->n = i; /* destroy only what started */
             pool_destroy(p);
-            dots_fail(e, DOTS_E_NOMEM, "could not start worker thread %d of %d; try --threads %d", i, nthreads, i);
+            dots_fail(e, DOTS_E_NOMEM, "could not start worker thread %d of %d; set dots_engine_opts.threads to %d", i, nthreads, i);
             return NULL;
         }
     }

@@ -47,6 +47,8 @@ int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_
  * y = x @ W^T + bias with its own W [N, K] (dtype wdt) and bias (dtype bdt, may be
  * NULL). One activation conversion and one pass of the pool for all parts; each
  * part gives the same result as k_linear. At most 4 parts; same returns as k_linear. */
+/* 1 if k_linear takes weights (or biases) of this dtype: a -1 from it is then out of memory. */
+int k_linear_supports(dots_dtype t);
 typedef struct dots_lin_part { const void *W; const void *bias; float *y; int N; } dots_lin_part;
 int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                    const dots_lin_part *parts, int n_parts);

@@ -237,6 +237,8 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     return 0;
 }
 
+int k_linear_supports(dots_dtype t) { return t == DT_F32 || t == DT_F16 || t == DT_BF16; }
+
 int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
              dots_dtype bdt, float *y, int N) {
     if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;

@@ -1,4 +1,4 @@
-/* Sampler (greedy / temperature / top-p) and the repetition guard. */
+/* Sampler: greedy, temperature, top-p with a seeded generator. */
 #include "model/sampler.h"
 #include <math.h>
 #include <stdlib.h>
@@ -95,38 +95,4 @@ int sampler_pick(dots_sampler *s, const float *logits) {
         if (acc > r) return c[i].id;
     }
     return c[0].id;
-}
-
-/* ------------------------------------------------------ repetition guard */
-
-dots_status repguard_init(dots_repguard *g, int max_period, int min_cycles, int min_tokens, dots_error *e) {
-    memset(g, 0, sizeof *g);
-    g->max_period = max_period > 0 ? max_period : REP_MAX_PERIOD;
-    g->min_cycles = min_cycles > 1 ? min_cycles : REP_MIN_CYCLES;
-    g->min_tokens = min_tokens > 0 ? min_tokens : REP_MIN_TOKENS;
-    g->hist = dots_calloc(sizeof(int) * (size_t)(g->max_period + 1), "the repetition guard", e);
-    g->run = g->hist ? dots_calloc(sizeof(int) * (size_t)(g->max_period + 1), "the repetition guard", e) : NULL;
-    if (!g->run) { repguard_free(g); return DOTS_E_NOMEM; }
-    return DOTS_OK;
-}
-
-void repguard_free(dots_repguard *g) {
-    dots_free(g->hist);
-    dots_free(g->run);
-    g->hist = g->run = NULL;
-}
-
-int repguard_push(dots_repguard *g, int token) {
-    int ring = g->max_period + 1, found = 0;
-    long lim = g->n < g->max_period ? g->n : g->max_period;
-    for (int p = 1; p <= lim; p++) {
-        int prev = g->hist[(g->n - p) % ring];
-        g->run[p] = prev == token ? g->run[p] + 1 : 0;
-        long tail = (long)g->run[p] + p; /* tokens in the periodic tail */
-        if (!found && g->run[p] > 0 && tail >= (long)p * g->min_cycles && tail >= g->min_tokens) found = p;
-    }
-    g->hist[g->n % ring] = token;
-    g->n++;
-    g->period = found;
-    return found != 0;
 }

@@ -227,11 +227,18 @@ static void round_rows(float *x, size_t n, dots_dtype mode) {
         for (size_t i = 0; i < n; i++) x[i] = f16_to_f32(f32_to_f16(x[i]));
 }
 
-/* k_linear returns -1 when its scratch cannot be allocated. */
+/* k_linear returns -1 for a weight dtype it does not take (not worth a retry with
+ * fewer patches) or when its scratch cannot be allocated. */
+static dots_status lin_failure(const char *where, dots_dtype wdt, int N, dots_error *e) {
+    if (!k_linear_supports(wdt))
+        return dots_fail(e, DOTS_E_UNSUPPORTED, "vision %s: weight dtype %s is not supported by the linear kernels",
+                         where, dtype_name(wdt));
+    return dots_fail(e, DOTS_E_NOMEM, "out of memory for linear-kernel scratch (vision %s, %d patches)", where, N);
+}
 #define LIN(where, ...) do { \
-    if (k_linear(__VA_ARGS__) != 0) { \
-        st = dots_fail(e, DOTS_E_NOMEM, "out of memory for linear-kernel scratch (vision %s, %d patches)", where, N); \
-        goto done; } } while (0)
+    if (k_linear(__VA_ARGS__) != 0) { st = lin_failure(where, lin_wdt(__VA_ARGS__), N, e); goto done; } } while (0)
+/* the weight dtype among k_linear's arguments (pool, x, M, K, W, wdt, ...) */
+#define lin_wdt(pool, x, M, K, W, wdt, ...) (wdt)
 
 #define EMIT(name, ptr, r, c) do { if (stage) stage(user, name, ptr, r, c); } while (0)
 
@@ -323,8 +330,7 @@ dots_status vision_forward(dots_vision *v, dots_pool *pool, const float *pixels,
             if (b->fc1->dtype == b->fc3->dtype) { /* one activation conversion and pool pass for both */
                 dots_lin_part parts[2] = {{b->fc1->data, NULL, g, F}, {b->fc3->data, NULL, u, F}};
                 if (k_linear_multi(pool, nb + (size_t)r0 * E, rows, E, b->fc1->dtype, DT_F32, parts, 2) != 0) {
-                    st = dots_fail(e, DOTS_E_NOMEM, "out of memory for linear-kernel scratch (vision fc1/fc3, %d "
-                                   "patches)", N);
+                    st = lin_failure("fc1/fc3", b->fc1->dtype, N, e);
                     goto done;
                 }
             } else {

@@ -170,7 +170,7 @@ def main():
         # the context limit is checked before any compute, with advice
         r = subprocess.run([BIN, "generate", "--model", TINY, "--image", images[0], "--prompt-text", PROMPT,
                             "--max-context", "17", "--threads", "2"], capture_output=True, text=True)
-        check(r.returncode != 0 and "context limit" in r.stderr and "max-pixels" in r.stderr,
+        check(r.returncode != 0 and "context limit" in r.stderr and "max_pixels" in r.stderr,
               f"context limit refused with advice: {r.stderr.strip()[:200]}")
         # sampling: reproducible by seed, different across seeds
         runs = [run_engine(TINY, images[:1], "--max-tokens", "16", "--temperature", "1.0", "--top-p", "0.9",
