@@ -21,6 +21,7 @@
 #include "doc/png.h"
 #include "doc/strutil.h"
 #include "image/image.h"
+#include "io/checkpoint.h"
 #include "io/config.h"
 
 #define DEFAULT_MAX_TOKENS 16384 /* upstream parser's max_completion_tokens */
@@ -32,7 +33,7 @@ static void on_sigint(int sig) {
 }
 
 typedef struct parse_opts {
-    const char *model, *out, *pages;
+    const char *model, *mmproj, *out, *pages;
     dots_prompt_mode mode;
     int has_bbox, bbox[4];
     int dpi, fitz, threads, stream, quiet, max_tokens, max_tokens_given;
@@ -397,7 +398,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: dotsocr parse INPUT... [--model DIR] [options]\n"
             "  INPUT                 PDF, PNG or JPEG files, or folders of them\n"
-            "  --model DIR           dots.ocr checkpoint folder (default: $DOTSOCR_MODEL)\n"
+            "  --model DIR           dots.ocr checkpoint folder, GGUF folder or LM GGUF file (default: $DOTSOCR_MODEL)\n"
+            "  --mmproj FILE         the vision GGUF when --model is the LM GGUF file\n"
             "  --prompt MODE         layout-all (default), layout-only, ocr, grounding, web, scene, svg, general\n"
             "  --bbox X1 Y1 X2 Y2    region for --prompt grounding, in original image pixels\n"
             "  --out DIR             output folder (default ./output)\n"
@@ -481,6 +483,7 @@ int cmd_parse(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
 #define VAL() do { if (!(v = cli_value(argc, argv, i))) return 2; i++; } while (0)
         if (!strcmp(a, "--model")) { VAL(); o.model = v; }
+        else if (!strcmp(a, "--mmproj")) { VAL(); o.mmproj = v; }
         else if (!strcmp(a, "--out")) { VAL(); o.out = v; }
         else if (!strcmp(a, "--pages")) { VAL(); o.pages = v; }
         else if (!strcmp(a, "--prompt")) {
@@ -531,7 +534,7 @@ int cmd_parse(int argc, char **argv) {
         o.fitz = 0;
     }
     dots_config cfg;
-    if (!rc && config_load(o.model, &cfg, &e)) rc = cli_report(&e);
+    if (!rc && ckpt_load_config(o.model, o.mmproj, &cfg, &e)) rc = cli_report(&e);
     dots_engine *eng = NULL;
     if (!rc) {
         o.eff_min = o.min_pixels ? o.min_pixels : cfg.preproc.min_pixels;
@@ -545,6 +548,7 @@ int cmd_parse(int argc, char **argv) {
         dots_engine_opts eo;
         memset(&eo, 0, sizeof eo);
         eo.model_dir = o.model;
+        eo.mmproj = o.mmproj;
         eo.threads = o.threads;
         if (dots_engine_open(&eo, &eng, &e)) rc = cli_report(&e);
     }
