@@ -9,3 +9,12 @@ if(EXISTS "${DOTS_PYTHON}")
 else()
   message(STATUS "quant gguf oracle test skipped: ${DOTS_PYTHON} not found (run tools/setup_venv.sh)")
 endif()
+
+# The int8 kernels on arm64 (NEON, dotprod, i8mm) under qemu: tools/arm64_quant_test.sh.
+find_program(DOTS_AARCH64_CC aarch64-linux-gnu-gcc)
+find_program(DOTS_QEMU_AARCH64 qemu-aarch64-static)
+if(DOTS_X86 AND DOTS_AARCH64_CC AND DOTS_QEMU_AARCH64)
+  add_test(NAME test_quant_kernels_arm64
+    COMMAND sh ${PROJECT_SOURCE_DIR}/tools/arm64_quant_test.sh ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/arm64-quant)
+  set_tests_properties(test_quant_kernels_arm64 PROPERTIES TIMEOUT 600)
+endif()

@@ -1,0 +1,196 @@
+/* Int8 tiles for Q8_0 / Q4_K weights with 256-bit vectors: vpmaddubsw +
+ * vpmaddwd (AVX2), and vpdpbusd (AVX-VNNI, compiled with a target attribute
+ * and used only where the CPU reports it). Q4_K nibbles are unpacked to bytes
+ * in registers. Tiles: MR A rows x NR W rows, accumulators in registers. */
+#include <immintrin.h>
+#include "kernels/quant_kern.h"
+
+static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* --- Q8_0 ----------------------------------------------------------------
+ * AVX2: |w| (u8) x sign(a, w) (s8) pairs into int16 (at most 2*128*127), then
+ * vpmaddwd by 1 into int32. VNNI: (w ^ 0x80) (u8) x a (s8) straight into int32,
+ * started from corr8 (-128 sum a) so the +128 offset cancels. */
+#define W_PREP_AVX2(w) _mm256_sign_epi8(w, w)
+#define DOT_AVX2(wp, w, av, corr) \
+    _mm256_madd_epi16(_mm256_maddubs_epi16(wp, _mm256_sign_epi8(av, w)), _mm256_set1_epi16(1))
+#define W_PREP_VNNI(w) _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80))
+#define DOT_VNNI(wp, w, av, corr) _mm256_dpbusd_avx_epi32(corr, wp, av)
+
+#define Q8_TILE(NAME, MR, NR, ATTR, PREP, DOT) \
+    ATTR static void NAME(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C, size_t ldc) { \
+        __m256 acc[MR][NR]; \
+        for (int i = 0; i < MR; i++) \
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps(); \
+        for (int b = 0; b < nb; b++) { \
+            __m256i w[NR], wp[NR]; \
+            __m256 dw[NR]; \
+            for (int j = 0; j < NR; j++) { \
+                const blk_q8_0 *blk = W + (size_t)j * ldw + b; \
+                w[j] = _mm256_loadu_si256((const __m256i *)blk->qs); \
+                wp[j] = PREP(w[j]); \
+                dw[j] = _mm256_set1_ps(_cvtsh_ss(blk->d)); \
+            } \
+            for (int i = 0; i < MR; i++) { \
+                size_t r = (size_t)(m0 + i); \
+                __m256i av = _mm256_loadu_si256((const __m256i *)(A->qs + r * A->ldq + (size_t)b * 32)); \
+                __m256 da = _mm256_loadu_ps(A->d8 + r * A->ld8 + (size_t)b * 8); \
+                __m256i corr = _mm256_loadu_si256((const __m256i *)(A->corr8 + r * A->ld8 + (size_t)b * 8)); \
+                (void)corr; \
+                for (int j = 0; j < NR; j++) { \
+                    __m256i dot = DOT(wp[j], w[j], av, corr); \
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[j], da), acc[i][j]); \
+                } \
+            } \
+        } \
+        for (int i = 0; i < MR; i++) \
+            for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]); \
+    }
+
+/* A tile function over any mr (1..4) and nr: GEMV (mr 1) runs 4 W rows at a
+ * time (4 DRAM streams), GEMM 2; leftover rows one at a time. */
+#define Q8_FAMILY(P, ATTR, PREP, DOT) \
+    Q8_TILE(P##_1_4, 1, 4, ATTR, PREP, DOT) \
+    Q8_TILE(P##_1_1, 1, 1, ATTR, PREP, DOT) \
+    Q8_TILE(P##_2_2, 2, 2, ATTR, PREP, DOT) \
+    Q8_TILE(P##_2_1, 2, 1, ATTR, PREP, DOT) \
+    Q8_TILE(P##_3_2, 3, 2, ATTR, PREP, DOT) \
+    Q8_TILE(P##_3_1, 3, 1, ATTR, PREP, DOT) \
+    Q8_TILE(P##_4_2, 4, 2, ATTR, PREP, DOT) \
+    Q8_TILE(P##_4_1, 4, 1, ATTR, PREP, DOT) \
+    ATTR static void P(const qact8 *A, int m0, int mr, const blk_q8_0 *W, size_t ldw, int nr, int nb, float *C, \
+                       size_t ldc) { \
+        int j = 0; \
+        if (mr == 1) \
+            for (; j + 4 <= nr; j += 4) P##_1_4(A, m0, W + j * ldw, ldw, nb, C + j, ldc); \
+        for (; j + 2 <= nr && mr > 1; j += 2) { \
+            const blk_q8_0 *w = W + j * ldw; \
+            if (mr == 2) P##_2_2(A, m0, w, ldw, nb, C + j, ldc); \
+            else if (mr == 3) P##_3_2(A, m0, w, ldw, nb, C + j, ldc); \
+            else P##_4_2(A, m0, w, ldw, nb, C + j, ldc); \
+        } \
+        for (; j < nr; j++) { \
+            const blk_q8_0 *w = W + j * ldw; \
+            if (mr == 1) P##_1_1(A, m0, w, ldw, nb, C + j, ldc); \
+            else if (mr == 2) P##_2_1(A, m0, w, ldw, nb, C + j, ldc); \
+            else if (mr == 3) P##_3_1(A, m0, w, ldw, nb, C + j, ldc); \
+            else P##_4_1(A, m0, w, ldw, nb, C + j, ldc); \
+        } \
+    }
+
+Q8_FAMILY(q8_avx2, , W_PREP_AVX2, DOT_AVX2)
+Q8_FAMILY(q8_avxvnni, __attribute__((target("avxvnni"))), W_PREP_VNNI, DOT_VNNI)
+
+/* --- Q4_K x Q8_K -----------------------------------------------------------
+ * Per 64-value group g the 32 bytes of nibbles give sub-blocks 2g (low) and
+ * 2g+1 (high). u4 x s8 pairs (vpmaddubsw) then x the sub-block's 6-bit scale
+ * (vpmaddwd) sum into int32 over the super-block; the mins term uses the Q8_K
+ * block sums, in scalar. */
+static inline void q4k_scales(const uint8_t *s, int16_t sc[8], int mn[8]) {
+    for (int j = 0; j < 4; j++) {
+        sc[j] = (int16_t)(s[j] & 63);
+        mn[j] = s[j + 4] & 63;
+        sc[j + 4] = (int16_t)((s[j + 8] & 0xF) | ((s[j] >> 6) << 4));
+        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
+    }
+}
+
+#define Q4_TILE(NAME, MR, NR) \
+    static void NAME(const blk_q8_k *A, size_t lda, const blk_q4_k *W, size_t ldw, int nsb, float *C, size_t ldc) { \
+        __m256 acc[MR][NR]; \
+        float macc[MR][NR]; \
+        const __m256i m4 = _mm256_set1_epi8(0x0F); \
+        for (int i = 0; i < MR; i++) \
+            for (int j = 0; j < NR; j++) { acc[i][j] = _mm256_setzero_ps(); macc[i][j] = 0; } \
+        for (int b = 0; b < nsb; b++) { \
+            int16_t sc[NR][8]; \
+            int mn[NR][8]; \
+            __m256i isum[MR][NR]; \
+            for (int j = 0; j < NR; j++) q4k_scales(W[(size_t)j * ldw + b].scales, sc[j], mn[j]); \
+            for (int i = 0; i < MR; i++) \
+                for (int j = 0; j < NR; j++) isum[i][j] = _mm256_setzero_si256(); \
+            for (int g = 0; g < 4; g++) { \
+                __m256i lo[NR], hi[NR]; \
+                for (int j = 0; j < NR; j++) { \
+                    __m256i q = _mm256_loadu_si256((const __m256i *)(W[(size_t)j * ldw + b].qs + 32 * g)); \
+                    lo[j] = _mm256_and_si256(q, m4); \
+                    hi[j] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4); \
+                } \
+                for (int i = 0; i < MR; i++) { \
+                    const int8_t *aq = A[(size_t)i * lda + b].qs + 64 * g; \
+                    __m256i alo = _mm256_loadu_si256((const __m256i *)aq); \
+                    __m256i ahi = _mm256_loadu_si256((const __m256i *)(aq + 32)); \
+                    for (int j = 0; j < NR; j++) { \
+                        __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[j], alo), _mm256_set1_epi16(sc[j][2 * g])); \
+                        __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[j], ahi), _mm256_set1_epi16(sc[j][2 * g + 1])); \
+                        isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_add_epi32(pl, ph)); \
+                    } \
+                } \
+            } \
+            for (int i = 0; i < MR; i++) { \
+                const blk_q8_k *a = A + (size_t)i * lda + b; \
+                for (int j = 0; j < NR; j++) { \
+                    const blk_q4_k *w = W + (size_t)j * ldw + b; \
+                    int msum = 0; \
+                    for (int s = 0; s < 8; s++) msum += mn[j][s] * (a->bsums[2 * s] + a->bsums[2 * s + 1]); \
+                    macc[i][j] += _cvtsh_ss(w->dmin) * a->d * (float)msum; \
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][j]), _mm256_set1_ps(_cvtsh_ss(w->d) * a->d), \
+                                                acc[i][j]); \
+                } \
+            } \
+        } \
+        for (int i = 0; i < MR; i++) \
+            for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]) - macc[i][j]; \
+    }
+
+Q4_TILE(q4_1_4, 1, 4)
+Q4_TILE(q4_1_1, 1, 1)
+Q4_TILE(q4_2_2, 2, 2)
+Q4_TILE(q4_2_1, 2, 1)
+
+/* any mr (1..4, as 2-row halves) and nr */
+static void q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                    size_t ldc) {
+    for (int i = 0; i < mr; i += 2) {
+        const blk_q8_k *a = A + (size_t)i * lda;
+        float *c = C + (size_t)i * ldc;
+        int two = mr - i >= 2, j = 0;
+        if (!two)
+            for (; j + 4 <= nr; j += 4) q4_1_4(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+        for (; j + 2 <= nr && two; j += 2) q4_2_2(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+        for (; j < nr; j++) {
+            if (two) q4_2_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+            else q4_1_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+        }
+    }
+}
+
+/* exported so the AVX-512 level can reuse the Q4_K tile */
+void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                   size_t ldc) {
+    q4_avx2(A, lda, mr, W, ldw, nr, nsb, C, ldc);
+}
+
+static int cpu_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+const qkern *qkern_avx2(void) {
+    static const qkern k = {q8_avx2, q4_avx2, 4};
+    return cpu_avx2() ? &k : NULL;
+}
+
+const qkern *qkern_avxvnni(void) {
+    static const qkern k = {q8_avxvnni, q4_avx2, 4};
+#if defined(__clang__) || __GNUC__ >= 11
+    return cpu_avx2() && __builtin_cpu_supports("avxvnni") ? &k : NULL;
+#else
+    return NULL;
+#endif
+}
