@@ -94,6 +94,9 @@ def encode(t, kind, force=None):
         kind = "f32"
     kind = force or kind
     qt = q_type(kind)
+    blk = gguf.GGML_QUANT_SIZES[qt][0]
+    if x.shape[-1] % blk:  # as llama.cpp: rows that are not whole blocks fall back to f16
+        qt = gguf.GGMLQuantizationType.F16
     if qt == gguf.GGMLQuantizationType.F32:
         return x.astype(np.float32), qt, torch.from_numpy(x.astype(np.float32))
     if qt == gguf.GGMLQuantizationType.F16:
@@ -129,7 +132,7 @@ def write_pair(a):
     lm.add_rope_freq_base(float(cfg.get("rope_theta", 1e6)))
     lm.add_layer_norm_rms_eps(float(cfg["rms_norm_eps"]))
     lm.add_file_type({"f16": gguf.LlamaFileType.MOSTLY_F16, "q8_0": gguf.LlamaFileType.MOSTLY_Q8_0}[a.type])
-    add_tokenizer(lm, a.model, cfg["vocab_size"])
+    add_tokenizer(lm, a.tokenizer_from or a.model, cfg["vocab_size"])
     mm.add_bool(gguf.Keys.Clip.HAS_VISION_ENCODER, True)
     mm.add_string(gguf.Keys.Clip.PROJECTOR_TYPE, gguf.VisionProjectorType.DOTSOCR)
     mm.add_uint32(gguf.Keys.ClipVision.IMAGE_SIZE, 0)
@@ -161,8 +164,11 @@ def write_pair(a):
         w.close()
     save_file(hf, os.path.join(hdir, "model.safetensors"))
     for f in HF_FILES:
-        if os.path.exists(os.path.join(a.model, f)):
-            shutil.copy(os.path.join(a.model, f), hdir)
+        src = os.path.join(a.model, f)
+        if not os.path.exists(src) and a.tokenizer_from:
+            src = os.path.join(a.tokenizer_from, f)
+        if os.path.exists(src):
+            shutil.copy(src, hdir)
 
 
 def write_tokenizer_only(a):
@@ -181,6 +187,7 @@ def main():
     p.add_argument("--type", choices=["f16", "q8_0"], default="f16")
     p.add_argument("--vision", choices=["f16", "q8_0"])
     p.add_argument("--tokenizer-only")
+    p.add_argument("--tokenizer-from", help="folder with tokenizer.json when --model has none")
     a = p.parse_args()
     if a.tokenizer_only:
         write_tokenizer_only(a)

@@ -169,6 +169,14 @@ const st_tensor *ckpt_find(const dots_ckpt *c, const char *name) {
     return i < 0 ? NULL : c->index[i];
 }
 
+/* The name as stored in its file: GGUF tensors are renamed, so messages give both. */
+static void stored_name(const dots_ckpt *c, const st_tensor *t, char *buf, size_t cap) {
+    if (!c->gtensors) { snprintf(buf, cap, "'%s'", t->name); return; }
+    int k = (int)(t - c->gtensors);
+    const char *g = k < c->lm_gguf->n ? c->lm_gguf->tensors[k].name : c->mm_gguf->tensors[k - c->lm_gguf->n].name;
+    snprintf(buf, cap, "'%s' ('%s' in our names)", g, t->name);
+}
+
 dots_status ckpt_require(dots_ckpt *c, const char *name, const char *alt, int ndim, const int64_t *shape,
                          const st_tensor **out, dots_error *e) {
     int i = find_idx(c, name);
@@ -181,10 +189,12 @@ dots_status ckpt_require(dots_ckpt *c, const char *name, const char *alt, int nd
                          st_shape_str(shape, ndim, sb, sizeof sb));
     }
     const st_tensor *t = c->index[i];
+    char sn[600];
+    stored_name(c, t, sn, sizeof sn);
     if (t->dtype == DT_COUNT && c->gtensors) /* a GGUF type we cannot compute with */
-        return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor '%s' has unsupported type %s (supported: F32, F16, BF16, "
+        return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor %s has unsupported type %s (supported: F32, F16, BF16, "
                          "Q8_0, Q4_K); requantize it, e.g. dotsocr quantize --type q8_0 or llama-quantize",
-                         t->file, t->name, gguf_type_name(c->gtype[t - c->gtensors]));
+                         t->file, sn, gguf_type_name(c->gtype[t - c->gtensors]));
     if (t->dtype != DT_F32 && t->dtype != DT_BF16 && t->dtype != DT_F16 && t->dtype != DT_Q8_0 && t->dtype != DT_Q4_K)
         return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16, BF16, Q8_0 or Q4_K",
                          t->file, t->name, dtype_name(t->dtype));
@@ -192,9 +202,9 @@ dots_status ckpt_require(dots_ckpt *c, const char *name, const char *alt, int nd
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
     if (!same) {
         char a[128], b[128];
-        return dots_fail(e, DOTS_E_MODEL, "%s: tensor '%s' has shape %s but config.json implies %s; "
-                         "config.json and the weights do not belong together",
-                         t->file, t->name, st_shape_str(t->shape, t->ndim, a, sizeof a), st_shape_str(shape, ndim, b, sizeof b));
+        return dots_fail(e, DOTS_E_MODEL, "%s: tensor %s has shape %s but the config implies %s; "
+                         "the config (config.json or the GGUF metadata) and the weights do not belong together",
+                         t->file, sn, st_shape_str(t->shape, t->ndim, a, sizeof a), st_shape_str(shape, ndim, b, sizeof b));
     }
     c->claimed[i] = 1;
     *out = t;

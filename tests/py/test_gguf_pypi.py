@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""GGUF models written by PyPI gguf (the oracle) in llama.cpp's dots.ocr layout run in our engine.
+
+    test_gguf_pypi.py TOKENIZER_JSON
+
+1. f16 pair from tests/data/tiny-dots: greedy tokens and logits equal to the same weights
+   loaded from a Hugging Face folder (written by tools/make_gguf_pair.py, not by us).
+2. Q8_0 pair (gguf.quants.quantize) from a random 'tiny' preset checkpoint (rows of 32, so every
+   Linear is Q8_0): against the HF folder of gguf's dequantized values and against the bf16
+   original, the greedy tokens agree until the reference's top-2 margin is a near-tie, and the
+   logits of every step whose inputs agree have cosine >= 0.999 (the test fails below).
+3. The tokenizer read from GGUF metadata gives tokenizers' ids on tests/data/tokenizer/golden.txt.
+4. Errors: an unsupported tensor type names the tensor; a truncated file names the file.
+Fixtures are made in the build folder at test time. Prints 'gguf_pypi: N passed, N failed'."""
+import os, subprocess, sys, tempfile
+
+import numpy as np
+from safetensors.numpy import load_file
+
+SRC = os.environ.get("DOTS_SOURCE", os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ["DOTS_BIN"]
+BUILD = os.environ.get("DOTS_BUILD", tempfile.gettempdir())
+DATA = os.environ.get("DOTS_TEST_DATA", os.path.join(SRC, "tests", "data"))
+SHARED = os.environ.get("DOTS_SHARED", os.path.join(SRC, "..", "shared"))
+PY = sys.executable
+OUT = os.path.join(BUILD, "gguf-fixtures")
+IMG = os.path.join(SHARED, "reference", "samples", "demo_image1.jpg")
+passed = failed = 0
+
+
+def check(ok, what, detail=""):
+    global passed, failed
+    passed += bool(ok)
+    failed += not ok
+    if not ok:
+        print(f"FAIL {what}: {detail}"[:2000], file=sys.stderr)
+
+
+def sh(*cmd):
+    r = subprocess.run(cmd, capture_output=True, timeout=600)
+    if r.returncode:
+        print(r.stderr.decode()[-2000:], file=sys.stderr)
+    return r
+
+
+def make_pair(name, model, kind, *extra):
+    d = os.path.join(OUT, name)
+    r = sh(PY, os.path.join(SRC, "tools", "make_gguf_pair.py"), "--model", model, "--out", d, "--type", kind, *extra)
+    check(r.returncode == 0, f"make_gguf_pair {name}")
+    return os.path.join(d, "gguf"), os.path.join(d, "hf")
+
+
+def generate(model, tag, n=48, *extra):
+    dump = os.path.join(OUT, f"{tag}.logits.safetensors")
+    r = sh(BIN, "generate", "--model", model, *extra, "--image", IMG, "--prompt", "layout-all",
+           "--max-tokens", str(n), "--max-pixels", "100000", "--threads", "2", "--dump-logits", dump)
+    check(r.returncode == 0, f"generate {tag}", r.stderr.decode()[-800:])
+    if r.returncode:
+        return None, None
+    d = load_file(dump)
+    return d["logits"], d["tokens"]
+
+
+def cos(a, b):
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def compare(label, cand, ref, min_cos, near_tie=0.0):
+    """Tokens equal until the first step where ref's top-1 beats cand's choice by <= near_tie;
+    logits cosine >= min_cos on every step up to and including the first divergence."""
+    (la, ta), (lb, tb) = cand, ref
+    if la is None or lb is None:
+        return
+    n = min(len(ta), len(tb))
+    d = next((i for i in range(n) if ta[i] != tb[i]), n)
+    worst = min(cos(la[i], lb[i]) for i in range(min(d + 1, n)))
+    check(worst >= min_cos, f"{label}: logits cosine", f"min {worst:.6f} < {min_cos} over {min(d + 1, n)} steps")
+    if d < n:
+        margin = float(lb[d][tb[d]] - lb[d][ta[d]])
+        check(margin <= near_tie, f"{label}: tokens", f"differ at step {d}/{n} where the reference's margin "
+              f"{margin:.4f} > {near_tie} (not a near-tie)")
+    print(f"{label}: {d}/{n} tokens equal, min logits cosine {worst:.6f}")
+
+
+def tokenizer_parity(tok_json):
+    g = os.path.join(OUT, "tokenizer-only.gguf")
+    r = sh(PY, os.path.join(SRC, "tools", "make_gguf_pair.py"), "--tokenizer-only", os.path.dirname(tok_json), "--out", g)
+    check(r.returncode == 0, "tokenizer-only GGUF")
+    lines = [l.rstrip("\n").split("\t") for l in open(os.path.join(DATA, "tokenizer", "golden.txt"), encoding="utf-8")
+             if not l.startswith("#")]
+    hexes = [l[0] for l in lines]
+    expect = [l[1] if len(l) > 1 else "" for l in lines]
+    with tempfile.NamedTemporaryFile("w", suffix=".hex", delete=False) as f:
+        f.write("\n".join(hexes) + "\n")
+    r = sh(BIN, "tokenize", "--tokenizer", g, "--batch-hex", f.name)
+    os.unlink(f.name)
+    got = r.stdout.decode().split("\n")[:len(hexes)]
+    bad = [i for i, (a, b) in enumerate(zip(got, expect)) if a != b]
+    check(r.returncode == 0 and len(got) == len(hexes) and not bad, "GGUF tokenizer ids == tokenizers (golden.txt)",
+          f"{len(bad)} of {len(hexes)} differ, e.g. {[(hexes[i], got[i], expect[i]) for i in bad[:3]]}")
+    r = sh(BIN, "tokenize", "--tokenizer", g, "--text", "9707,1879 151665 151643", "--decode", "--keep-special")
+    check(r.stdout == b"Hello world<|imgpad|><|endoftext|>\n", "GGUF tokenizer decode", r.stdout)
+
+
+def errors(gdir):
+    import gguf
+    lm = [f for f in os.listdir(gdir) if not f.startswith("mmproj")][0]
+    src = gguf.GGUFReader(os.path.join(gdir, lm))
+    bad = os.path.join(OUT, "bad")
+    os.makedirs(bad, exist_ok=True)
+    for f in os.listdir(bad):
+        os.unlink(os.path.join(bad, f))
+    w = gguf.GGUFWriter(os.path.join(bad, "lm-q4_0.gguf"), "qwen2")
+    for kv in src.fields.values():  # copy the metadata
+        if kv.name.startswith("GGUF.") or kv.name == "general.architecture":
+            continue
+        vt = kv.types[0]
+        if vt == gguf.GGUFValueType.ARRAY:
+            w.add_key_value(kv.name, kv.contents(), vt, sub_type=kv.types[-1])
+        else:
+            w.add_key_value(kv.name, kv.contents(), vt)
+    for t in src.tensors:
+        data = np.array(t.data)
+        if t.name == "blk.1.ffn_down.weight":  # Q4_0 from its dequantized f32 values
+            x = gguf.quants.dequantize(data, t.tensor_type).reshape(tuple(int(v) for v in reversed(t.shape)))
+            w.add_tensor(t.name, gguf.quants.quantize(x, gguf.GGMLQuantizationType.Q4_0),
+                         raw_dtype=gguf.GGMLQuantizationType.Q4_0)
+        else:
+            w.add_tensor(t.name, data, raw_dtype=t.tensor_type)
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+    mm = [f for f in os.listdir(gdir) if f.startswith("mmproj")][0]
+    r = sh(BIN, "generate", "--model", os.path.join(bad, "lm-q4_0.gguf"), "--mmproj", os.path.join(gdir, mm),
+           "--prompt-text", "x", "--max-tokens", "1")
+    msg = r.stderr.decode()
+    check(r.returncode != 0 and "blk.1.ffn_down.weight" in msg and "unsupported type Q4_0" in msg and "model.layers.1.mlp.down_proj.weight" in msg and "lm-q4_0.gguf" in msg,
+          "unsupported type names the tensor", msg[-500:])
+    blob = open(os.path.join(gdir, lm), "rb").read()
+    cut = os.path.join(bad, "cut.gguf")
+    open(cut, "wb").write(blob[: len(blob) // 2])
+    r = sh(BIN, "generate", "--model", cut, "--mmproj", os.path.join(gdir, mm), "--prompt-text", "x", "--max-tokens", "1")
+    msg = r.stderr.decode()
+    check(r.returncode != 0 and "cut.gguf" in msg and "truncated" in msg, "truncated file", msg[-500:])
+    r = sh(BIN, "generate", "--model", os.path.join(gdir, lm), "--prompt-text", "x", "--max-tokens", "1",
+           "--mmproj", os.path.join(gdir, lm))
+    msg = r.stderr.decode()
+    check(r.returncode != 0 and "general.architecture" in msg and "mmproj" in msg, "LM file given as mmproj", msg[-500:])
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # 1. f16 from the committed tiny checkpoint: identical to the HF folder of the same f16 values
+    g16, h16 = make_pair("f16", os.path.join(DATA, "tiny-dots"), "f16")
+    a, b = generate(g16, "f16-gguf"), generate(h16, "f16-hf")
+    compare("f16 GGUF vs HF(f16)", a, b, 0.999999)
+    if a[1] is not None and b[1] is not None:
+        check(np.array_equal(a[1], b[1]), "f16: identical greedy tokens")
+    lm = [f for f in os.listdir(g16) if not f.startswith("mmproj")][0]
+    mm = [f for f in os.listdir(g16) if f.startswith("mmproj")][0]
+    c = generate(os.path.join(g16, lm), "f16-files", 48, "--mmproj", os.path.join(g16, mm))
+    if c[1] is not None and a[1] is not None:
+        check(np.array_equal(a[1], c[1]) and np.array_equal(a[0], c[0]), "--model LM.gguf --mmproj FILE == folder")
+    # 2. Q8_0 from a random preset checkpoint whose rows are whole Q8_0 blocks
+    base = os.path.join(OUT, "tiny-preset")
+    r = sh(PY, os.path.join(SRC, "tools", "make_random_checkpoint.py"), "--out", base, "--preset", "tiny", "--seed", "3")
+    check(r.returncode == 0, "make_random_checkpoint")
+    import shutil
+    shutil.copy(os.path.join(DATA, "tiny-dots", "tokenizer.json"), base)
+    g8, h8 = make_pair("q8_0", base, "q8_0")
+    q = generate(g8, "q8-gguf")
+    compare("Q8_0 GGUF vs HF(gguf-dequantized f32)", q, generate(h8, "q8-hf"), 0.999, near_tie=0.05)
+    compare("Q8_0 GGUF vs bf16 original", q, generate(base, "bf16"), 0.999, near_tie=0.05)
+    gv, hv = make_pair("q8_0-f16vision", base, "q8_0", "--vision", "f16")
+    compare("Q8_0 LM + f16 vision vs bf16 original", generate(gv, "q8f16-gguf"), generate(base, "bf16"), 0.999, near_tie=0.05)
+    # 3-4.
+    tokenizer_parity(sys.argv[1])
+    errors(g16)
+    print(f"gguf_pypi: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
