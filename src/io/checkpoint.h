@@ -34,6 +34,9 @@ dots_status ckpt_open(const char *dir, dots_ckpt **out, dots_error *e);
  * renamed to the Hugging Face names the model code claims; the config is built
  * from the metadata. */
 dots_status ckpt_open_gguf(const char *lm_path, const char *mmproj_path, dots_ckpt **out, dots_error *e);
+/* The GGUF (llama.cpp) name of our tensor name hf, and whether it belongs in the
+ * mmproj file; -1 if it is not a dots.ocr tensor. */
+int ckpt_gguf_name(const char *hf, char *out, size_t cap, int *vision);
 /* The config only (HF folder: config_load; GGUF: from the metadata). */
 dots_status ckpt_load_config(const char *model, const char *mmproj, dots_config *cfg, dots_error *e);
 /* Sorts c->index (n entries set) by name, refusing duplicates (checkpoint.c). */

@@ -331,3 +331,39 @@ dots_status ckpt_load_config(const char *model, const char *mmproj, dots_config 
     ckpt_close(c);
     return st;
 }
+
+/* Reverse of hf_name over the same tables: 0 and the GGUF name, or -1 if hf is not ours. */
+int ckpt_gguf_name(const char *hf, char *out, size_t cap, int *vision) {
+    size_t bl;
+    const char *suf = param_suffix(hf, &bl);
+    if (!suf) return -1;
+    for (int v = 0; v < 2; v++) {
+        const char *pre = v ? "vision_tower.blocks." : "model.layers.";
+        size_t pl = strlen(pre);
+        if (strncmp(hf, pre, pl)) continue;
+        char *end;
+        long n = strtol(hf + pl, &end, 10);
+        if (end == hf + pl || *end != '.') return -1;
+        const char *rest = end + 1;
+        const char *const (*tab)[2] = v ? v_blk : lm_blk;
+        size_t cnt = v ? COUNT(v_blk) : COUNT(lm_blk), rl = (size_t)(hf + bl - rest);
+        for (size_t i = 0; i < cnt; i++)
+            if (strlen(tab[i][1]) == rl && !strncmp(tab[i][1], rest, rl)) {
+                snprintf(out, cap, v ? "v.blk.%ld.%s%s" : "blk.%ld.%s%s", n, tab[i][0], suf);
+                *vision = v;
+                return 0;
+            }
+        return -1;
+    }
+    for (int v = 0; v < 2; v++) {
+        const char *const (*tab)[2] = v ? v_top : lm_top;
+        size_t cnt = v ? COUNT(v_top) : COUNT(lm_top);
+        for (size_t i = 0; i < cnt; i++)
+            if (strlen(tab[i][1]) == bl && !strncmp(tab[i][1], hf, bl)) {
+                snprintf(out, cap, "%s%s", tab[i][0], suf);
+                *vision = v;
+                return 0;
+            }
+    }
+    return -1;
+}

@@ -12,7 +12,7 @@
 3. The tokenizer read from GGUF metadata gives tokenizers' ids on tests/data/tokenizer/golden.txt.
 4. Errors: an unsupported tensor type names the tensor; a truncated file names the file.
 Fixtures are made in the build folder at test time. Prints 'gguf_pypi: N passed, N failed'."""
-import os, subprocess, sys, tempfile
+import json, os, shutil, subprocess, sys, tempfile
 
 import numpy as np
 from safetensors.numpy import load_file
@@ -146,6 +146,55 @@ def errors(gdir):
     check(r.returncode != 0 and "general.architecture" in msg and "mmproj" in msg, "LM file given as mmproj", msg[-500:])
 
 
+def quantize(base, ref_pair_dir):
+    """dotsocr quantize: names/types as the PyPI-gguf pair, Q8_0 bytes equal to gguf's quantizer,
+    and the engine on our files == the HF folder of gguf's dequantization of them."""
+    import gguf, torch
+    from safetensors.torch import load_file as tload, save_file
+    sys.path.insert(0, os.path.join(SRC, "tools"))
+    import make_gguf_pair as mp
+    out = os.path.join(OUT, "quantize-q8_0")
+    r = sh(BIN, "quantize", "--model", base, "--out", out, "--type", "q8_0", "--vision", "q8_0")
+    check(r.returncode == 0, "dotsocr quantize", r.stderr.decode()[-500:])
+    if r.returncode:
+        return
+    orig = tload(os.path.join(base, "model.safetensors"))
+    cfg = json.load(open(os.path.join(base, "config.json")))
+    lm_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, cfg["num_hidden_layers"])
+    mm_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.MMPROJ, max(cfg["vision_config"]["num_hidden_layers"], 3))
+    to_hf = {mp.gguf_name(n, lm_map, mm_map): n for n in orig}
+    ours, theirs = {}, {}
+    for f in os.listdir(out):
+        for t in gguf.GGUFReader(os.path.join(out, f)).tensors:
+            ours[t.name] = t
+    for f in os.listdir(ref_pair_dir):
+        for t in gguf.GGUFReader(os.path.join(ref_pair_dir, f)).tensors:
+            theirs[t.name] = t
+    check(set(ours) == set(theirs), "quantize: tensor names as the PyPI-gguf pair", sorted(set(ours) ^ set(theirs))[:6])
+    hf, bad_type, bad_bytes, n_q8 = {}, [], [], 0
+    for name, t in ours.items():
+        if name in theirs and t.tensor_type != theirs[name].tensor_type:
+            bad_type.append((name, t.tensor_type.name, theirs[name].tensor_type.name))
+        shape = tuple(int(v) for v in reversed(t.shape))
+        data = np.array(t.data)
+        if t.tensor_type == gguf.GGMLQuantizationType.Q8_0:
+            n_q8 += 1
+            want = gguf.quants.quantize(orig[to_hf[name]].float().numpy(), gguf.GGMLQuantizationType.Q8_0)
+            if not np.array_equal(want.reshape(-1).view(np.uint8), data.reshape(-1).view(np.uint8)):
+                bad_bytes.append(name)
+        x = gguf.quants.dequantize(data, t.tensor_type).reshape(shape)
+        keep = t.tensor_type in (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F32)
+        hf[to_hf[name]] = torch.from_numpy(np.ascontiguousarray(x if keep else x.astype(np.float32)))
+    check(not bad_type, "quantize: tensor types as the PyPI-gguf pair", bad_type[:5])
+    check(n_q8 > 10 and not bad_bytes, "quantize: Q8_0 bytes equal gguf.quants.quantize", f"{n_q8} Q8_0 tensors, differ: {bad_bytes[:5]}")
+    hdir = os.path.join(OUT, "quantize-q8_0-hf")
+    shutil.rmtree(hdir, ignore_errors=True)
+    shutil.copytree(base, hdir, ignore=shutil.ignore_patterns("*.safetensors"))
+    save_file(hf, os.path.join(hdir, "model.safetensors"))
+    compare("dotsocr quantize q8_0 vs HF(gguf-dequantized)", generate(out, "quant-q8"), generate(hdir, "quant-q8-hf"),
+            0.999, near_tie=0.05)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # 1. f16 from the committed tiny checkpoint: identical to the HF folder of the same f16 values
@@ -163,7 +212,6 @@ def main():
     base = os.path.join(OUT, "tiny-preset")
     r = sh(PY, os.path.join(SRC, "tools", "make_random_checkpoint.py"), "--out", base, "--preset", "tiny", "--seed", "3")
     check(r.returncode == 0, "make_random_checkpoint")
-    import shutil
     shutil.copy(os.path.join(DATA, "tiny-dots", "tokenizer.json"), base)
     g8, h8 = make_pair("q8_0", base, "q8_0")
     q = generate(g8, "q8-gguf")
@@ -171,6 +219,8 @@ def main():
     compare("Q8_0 GGUF vs bf16 original", q, generate(base, "bf16"), 0.999, near_tie=0.05)
     gv, hv = make_pair("q8_0-f16vision", base, "q8_0", "--vision", "f16")
     compare("Q8_0 LM + f16 vision vs bf16 original", generate(gv, "q8f16-gguf"), generate(base, "bf16"), 0.999, near_tie=0.05)
+    gq, _ = make_pair("q8_0-q8vision", base, "q8_0", "--vision", "q8_0")
+    quantize(base, gq)
     # 3-4.
     tokenizer_parity(sys.argv[1])
     errors(g16)
