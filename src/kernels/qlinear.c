@@ -68,6 +68,9 @@ dots_qisa qisa_active(void) {
 
 #define PANEL_BYTES (256 << 10) /* W panel kept in L2 while an A block streams by */
 #define MB_ROWS 64              /* A rows per GEMM task */
+#define PACKED_MB_ROWS 192      /* ... with packed panels (packing is amortized over them) */
+#define PACKED_NB_MAX 256       /* most W rows in one packed panel */
+#define PACKED_MIN_M 4          /* fewer A rows: the unpacked tiles (no packing cost) */
 #define MAX_PARTS 4
 
 typedef struct {
@@ -77,6 +80,8 @@ typedef struct {
     qact8 a8;            /* Q8_0 activations */
     blk_q8_k *a8k;       /* Q4_K activations [M][K/256] */
     int rows_per_task;
+    int packed;          /* GEMM through the level's packed W panels */
+    char *pack; size_t pack_stride; /* one panel buffer per pool thread */
 } qact_job;
 
 static void qact_task(void *ctx, int t, int thread) {
@@ -104,8 +109,26 @@ typedef struct {
     int off[MAX_PARTS + 1];
 } qlin_job;
 
+static void add_bias(const qpart *p, int m, int mr, int n0, int n1) {
+    if (!p->bias) return;
+    for (int i = 0; i < mr; i++)
+        for (int n = n0; n < n1; n++) p->y[(size_t)(m + i) * p->N + n] += p->bias[n];
+}
+
+/* Packed GEMM task: the W panel is packed once into this thread's buffer, then
+ * every A row of the block runs against it. */
+static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n0, int n1, int thread) {
+    char *P = a->pack + (size_t)thread * a->pack_stride;
+    int nb = a->K / QK8_0;
+    a->k->q8_pack((const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q8_0), n1 - n0, nb, P);
+    for (int m = m0; m < m1; m += a->k->pmr) {
+        int mr = m1 - m < a->k->pmr ? m1 - m : a->k->pmr;
+        a->k->q8_pgemm(&a->a8, m, mr, P, n1 - n0, nb, p->y + (size_t)m * p->N + n0, (size_t)p->N);
+        add_bias(p, m, mr, n0, n1);
+    }
+}
+
 static void qlin_task(void *ctx, int t, int thread) {
-    (void)thread;
     const qlin_job *j = ctx;
     int pi = 0;
     while (t >= j->off[pi + 1]) pi++;
@@ -115,6 +138,7 @@ static void qlin_task(void *ctx, int t, int thread) {
     int mb = t % p->n_mb, nb = t / p->n_mb; /* consecutive tasks share a W panel */
     int n0 = nb * p->NB, n1 = n0 + p->NB < p->N ? n0 + p->NB : p->N;
     int m0 = mb * p->MB, m1 = m0 + p->MB < a->M ? m0 + p->MB : a->M;
+    if (a->packed) { qlin_packed(a, p, m0, m1, n0, n1, thread); return; }
     int mr_max = a->k->mr;
     for (int m = m0; m < m1; m += mr_max) {
         int mr = m1 - m < mr_max ? m1 - m : mr_max;
@@ -126,21 +150,22 @@ static void qlin_task(void *ctx, int t, int thread) {
             a->k->q4(a->a8k + (size_t)m * (a->K / QK_K), (size_t)(a->K / QK_K), mr,
                      (const blk_q4_k *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q4_k), n1 - n0,
                      a->K / QK_K, C, (size_t)p->N);
-        if (p->bias)
-            for (int i = 0; i < mr; i++)
-                for (int n = n0; n < n1; n++) p->y[(size_t)(m + i) * p->N + n] += p->bias[n];
+        add_bias(p, m, mr, n0, n1);
     }
 }
 
 /* N panel rows: GEMV splits N finely (the pool balances ~8 tasks a thread);
  * GEMM keeps a panel in L2 and splits further only to feed every thread. */
-static void plan_part(qpart *p, int M, int T) {
-    int NB = (int)(PANEL_BYTES / p->wrow) / 4 * 4;
-    if (NB < 4) NB = 4;
-    p->MB = M > MB_ROWS ? MB_ROWS : M;
+static void plan_part(qpart *p, int M, int T, int packed) {
+    int step = packed ? 16 : 4, mb_rows = packed ? PACKED_MB_ROWS : MB_ROWS;
+    int NB = (int)(PANEL_BYTES / p->wrow) / step * step;
+    if (NB < step) NB = step;
+    if (packed && NB > PACKED_NB_MAX) NB = PACKED_NB_MAX;
+    p->MB = M > mb_rows ? mb_rows : M;
     p->n_mb = (M + p->MB - 1) / p->MB;
     int want = M == 1 ? 8 * T : 4 * T;
-    while (NB > 4 && (size_t)p->n_mb * ((p->N + NB - 1) / NB) < (size_t)want) NB = (NB / 2 + 3) / 4 * 4;
+    while (NB > step && (size_t)p->n_mb * ((p->N + NB - 1) / NB) < (size_t)want)
+        NB = (NB / 2 + step - 1) / step * step;
     p->NB = NB;
     p->n_nb = (p->N + NB - 1) / NB;
 }
@@ -203,7 +228,8 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     qlin_job j;
     memset(&j, 0, sizeof j);
     j.a = &a;
-    int ntasks = 0;
+    int ntasks = 0, nb_max = 0;
+    a.packed = wdt == DT_Q8_0 && a.k->q8_pack && M >= PACKED_MIN_M;
     for (int p = 0; p < n_parts; p++) {
         qpart *q = &j.p[p];
         q->W = parts[p].W;
@@ -217,12 +243,19 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
         }
         j.off[p] = ntasks;
         if (q->N > 0) {
-            plan_part(q, M, T);
+            plan_part(q, M, T, a.packed);
+            if (q->NB > nb_max) nb_max = q->NB;
             ntasks += q->n_nb * q->n_mb;
         }
     }
     for (int p = n_parts; p <= MAX_PARTS; p++) j.off[p] = ntasks;
+    if (a.packed) {
+        a.pack_stride = (a.k->q8_pack_bytes(nb_max, K / QK8_0) + 63) / 64 * 64;
+        a.pack = dots_alloc(a.pack_stride * (size_t)T, "quantized linear panels", NULL);
+        if (!a.pack) { dots_free(scratch); return -1; }
+    }
     pool_run(pool, ntasks, qlin_task, &j);
+    dots_free(a.pack);
     dots_free(scratch);
     return 0;
 }

@@ -182,12 +182,12 @@ static int cpu_avx2(void) {
 }
 
 const qkern *qkern_avx2(void) {
-    static const qkern k = {q8_avx2, q4_avx2, 4};
+    static const qkern k = {.q8 = q8_avx2, .q4 = q4_avx2, .mr = 4};
     return cpu_avx2() ? &k : NULL;
 }
 
 const qkern *qkern_avxvnni(void) {
-    static const qkern k = {q8_avxvnni, q4_avx2, 4};
+    static const qkern k = {.q8 = q8_avxvnni, .q4 = q4_avx2, .mr = 4};
 #if defined(__clang__) || __GNUC__ >= 11
     return cpu_avx2() && __builtin_cpu_supports("avxvnni") ? &k : NULL;
 #else

@@ -3,6 +3,7 @@
  * activations' corr8 so the +128 offset cancels); per-block scales are laid
  * out in the matching 8-lane halves. Q4_K uses the 256-bit tile. */
 #include <immintrin.h>
+#include <string.h>
 #include "kernels/quant_kern.h"
 
 #define VNNI __attribute__((target("avx512vnni")))
@@ -68,8 +69,93 @@ static void q8_avx512vnni(const qact8 *A, int m0, int mr, const blk_q8_0 *W, siz
     for (; j < nr; j++) one[mr - 1](A, m0, W + j * ldw, ldw, nb, C + j, ldc);
 }
 
+/* --- packed GEMM (M > a few rows) -------------------------------------------
+ * W panel packed per 16-column group g and block b into 576 bytes:
+ * u8 (w ^ 0x80) as [8 steps][16 columns][4 values], then the 16 scales (f32).
+ * One vpdpbusd then takes 4 values of one A row (broadcast) against 4 values of
+ * 16 columns, so the int32 sums stay per column over the whole block and the
+ * f32 work (convert, scale, add) is once per block per 16 outputs. */
+#define PG_BYTES 576
+
+static size_t pack_bytes(int ncols, int nb) { return (size_t)((ncols + 15) / 16) * (size_t)nb * PG_BYTES; }
+
+static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
+    const char *base = (const char *)W;
+    for (int g = 0; g < (ncols + 15) / 16; g++) {
+        int valid = ncols - 16 * g < 16 ? ncols - 16 * g : 16;
+        __mmask16 m = (__mmask16)((1u << valid) - 1);
+        __m512i idx = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(16 * g), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)),
+                                         _mm512_set1_epi32((int)(ldw * sizeof(blk_q8_0))));
+        for (int b = 0; b < nb; b++) {
+            char *dst = (char *)P + ((size_t)g * nb + b) * PG_BYTES;
+            const char *blk = base + (size_t)b * sizeof(blk_q8_0);
+            for (int s = 0; s < 8; s++) {
+                __m512i q = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + 4 * s, 1);
+                _mm512_storeu_si512(dst + 64 * s, _mm512_xor_si512(q, _mm512_set1_epi8((char)0x80)));
+            }
+            __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk, 1);
+            _mm512_storeu_ps(dst + 512, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+        }
+    }
+}
+
+#define PGEMM(NAME, MR, NG) \
+    VNNI static void NAME(const qact8 *A, int m0, const char *P, int nb, float *C, size_t ldc, __mmask16 mlast) { \
+        __m512 acc[MR][NG]; \
+        for (int i = 0; i < MR; i++) \
+            for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
+        for (int b = 0; b < nb; b++) { \
+            __m512i ia[MR][NG]; \
+            const int8_t *aq[MR]; \
+            for (int i = 0; i < MR; i++) { \
+                size_t r = (size_t)(m0 + i); \
+                aq[i] = A->qs + r * A->ldq + (size_t)b * 32; \
+                __m512i cr = _mm512_set1_epi32(A->corr8[r * A->ld8 + (size_t)b * 8]); \
+                for (int c = 0; c < NG; c++) ia[i][c] = cr; \
+            } \
+            for (int s = 0; s < 8; s++) { \
+                __m512i w[NG]; \
+                for (int c = 0; c < NG; c++) w[c] = _mm512_loadu_si512(P + ((size_t)c * nb + b) * PG_BYTES + 64 * s); \
+                for (int i = 0; i < MR; i++) { \
+                    int32_t a4; \
+                    memcpy(&a4, aq[i] + 4 * s, 4); \
+                    __m512i a = _mm512_set1_epi32(a4); \
+                    for (int c = 0; c < NG; c++) ia[i][c] = _mm512_dpbusd_epi32(ia[i][c], w[c], a); \
+                } \
+            } \
+            __m512 dw[NG]; \
+            for (int c = 0; c < NG; c++) dw[c] = _mm512_loadu_ps(P + ((size_t)c * nb + b) * PG_BYTES + 512); \
+            for (int i = 0; i < MR; i++) { \
+                __m512 da = _mm512_set1_ps(A->d8[(size_t)(m0 + i) * A->ld8 + (size_t)b * 8]); \
+                for (int c = 0; c < NG; c++) \
+                    acc[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), _mm512_mul_ps(dw[c], da), acc[i][c]); \
+            } \
+        } \
+        for (int i = 0; i < MR; i++) \
+            for (int c = 0; c < NG; c++) \
+                _mm512_mask_storeu_ps(C + (size_t)i * ldc + 16 * c, c == NG - 1 ? mlast : (__mmask16)0xFFFF, acc[i][c]); \
+    }
+
+PGEMM(pg_1_2, 1, 2) PGEMM(pg_2_2, 2, 2) PGEMM(pg_3_2, 3, 2) PGEMM(pg_4_2, 4, 2) PGEMM(pg_5_2, 5, 2) PGEMM(pg_6_2, 6, 2)
+PGEMM(pg_1_1, 1, 1) PGEMM(pg_2_1, 2, 1) PGEMM(pg_3_1, 3, 1) PGEMM(pg_4_1, 4, 1) PGEMM(pg_5_1, 5, 1) PGEMM(pg_6_1, 6, 1)
+
+typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, __mmask16);
+
+static void q8_pgemm(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc) {
+    static const pg_fn two[6] = {pg_1_2, pg_2_2, pg_3_2, pg_4_2, pg_5_2, pg_6_2};
+    static const pg_fn one[6] = {pg_1_1, pg_2_1, pg_3_1, pg_4_1, pg_5_1, pg_6_1};
+    int ng = (ncols + 15) / 16;
+    for (int g = 0; g < ng; g += 2) {
+        int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 16 * (g + n_here - 1);
+        __mmask16 mlast = (__mmask16)(last_cols >= 16 ? 0xFFFF : (1u << last_cols) - 1);
+        const char *pg = (const char *)P + (size_t)g * nb * PG_BYTES;
+        (n_here == 2 ? two : one)[mr - 1](A, m0, pg, nb, C + 16 * g, ldc, mlast);
+    }
+}
+
 const qkern *qkern_avx512vnni(void) {
-    static const qkern k = {q8_avx512vnni, qkern_q4_avx2, 4};
+    static const qkern k = {.q8 = q8_avx512vnni, .q4 = qkern_q4_avx2, .mr = 4, .q8_pack = q8_pack,
+                            .q8_pgemm = q8_pgemm, .pmr = 6, .q8_pack_bytes = pack_bytes};
     __builtin_cpu_init();
     int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&

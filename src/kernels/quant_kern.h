@@ -27,10 +27,20 @@ typedef void (*q8_tile_fn)(const qact8 *A, int m0, int mr, const blk_q8_0 *W, si
 typedef void (*q4_tile_fn)(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb,
                            float *C, size_t ldc);
 
+/* GEMM with a packed W panel (optional): pack lays ncols W rows (nb blocks
+ * each) out column-interleaved for outer-product dot products into P (see
+ * quant_avx512.c); gemm then computes C[i, j] for i < mr (<= pmr), j < ncols. */
+typedef void (*q8_pack_fn)(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P);
+typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc);
+
 typedef struct qkern {
     q8_tile_fn q8;
     q4_tile_fn q4;
     int mr;  /* most A rows per tile call */
+    q8_pack_fn q8_pack;     /* NULL: no packed GEMM at this level */
+    q8_pgemm_fn q8_pgemm;
+    int pmr;                /* most A rows per q8_pgemm call */
+    size_t (*q8_pack_bytes)(int ncols, int nb);
 } qkern;
 
 /* One activation row (K = 32 * nb) into qs[K], d8[nb*8], corr8[nb*8]. */

@@ -148,14 +148,14 @@ static int has_i8mm(void) {
 }
 
 const qkern *qkern_neon(void) {
-    static const qkern k = {q8_neon, q4_neon, 4};
+    static const qkern k = {.q8 = q8_neon, .q4 = q4_neon, .mr = 4};
     return &k;
 }
 const qkern *qkern_dotprod(void) {
-    static const qkern k = {q8_dotprod, q4_dotprod, 4};
+    static const qkern k = {.q8 = q8_dotprod, .q4 = q4_dotprod, .mr = 4};
     return has_dotprod() ? &k : NULL;
 }
 const qkern *qkern_i8mm(void) {
-    static const qkern k = {q8_i8mm, q4_dotprod, 4};
+    static const qkern k = {.q8 = q8_i8mm, .q4 = q4_dotprod, .mr = 4};
     return has_i8mm() ? &k : NULL;
 }

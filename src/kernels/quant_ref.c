@@ -76,6 +76,6 @@ static void ref_q4(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, siz
 }
 
 const qkern *qkern_ref(void) {
-    static const qkern k = {ref_q8, ref_q4, 4};
+    static const qkern k = {.q8 = ref_q8, .q4 = ref_q4, .mr = 4};
     return &k;
 }
