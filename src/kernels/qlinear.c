@@ -119,6 +119,17 @@ static void add_bias(const qpart *p, int m, int mr, int n0, int n1) {
  * every A row of the block runs against it. */
 static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n0, int n1, int thread) {
     char *P = a->pack + (size_t)thread * a->pack_stride;
+    if (a->wdt == DT_Q4_K) {
+        int nsb = a->K / QK_K;
+        a->k->q4_pack((const blk_q4_k *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q4_k), n1 - n0, nsb, P);
+        for (int m = m0; m < m1; m += a->k->pmr4) {
+            int mr = m1 - m < a->k->pmr4 ? m1 - m : a->k->pmr4;
+            a->k->q4_pgemm(a->a8k + (size_t)m * nsb, (size_t)nsb, mr, P, n1 - n0, nsb, p->y + (size_t)m * p->N + n0,
+                           (size_t)p->N);
+            add_bias(p, m, mr, n0, n1);
+        }
+        return;
+    }
     int nb = a->K / QK8_0;
     a->k->q8_pack((const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q8_0), n1 - n0, nb, P);
     for (int m = m0; m < m1; m += a->k->pmr) {
@@ -229,7 +240,7 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     memset(&j, 0, sizeof j);
     j.a = &a;
     int ntasks = 0, nb_max = 0;
-    a.packed = wdt == DT_Q8_0 && a.k->q8_pack && M >= PACKED_MIN_M;
+    a.packed = M >= PACKED_MIN_M && (wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
     for (int p = 0; p < n_parts; p++) {
         qpart *q = &j.p[p];
         q->W = parts[p].W;
@@ -250,7 +261,8 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     }
     for (int p = n_parts; p <= MAX_PARTS; p++) j.off[p] = ntasks;
     if (a.packed) {
-        a.pack_stride = (a.k->q8_pack_bytes(nb_max, K / QK8_0) + 63) / 64 * 64;
+        size_t pb = wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, K / QK8_0) : a.k->q4_pack_bytes(nb_max, K / QK_K);
+        a.pack_stride = (pb + 63) / 64 * 64;
         a.pack = dots_alloc(a.pack_stride * (size_t)T, "quantized linear panels", NULL);
         if (!a.pack) { dots_free(scratch); return -1; }
     }

@@ -41,6 +41,11 @@ typedef struct qkern {
     q8_pgemm_fn q8_pgemm;
     int pmr;                /* most A rows per q8_pgemm call */
     size_t (*q8_pack_bytes)(int ncols, int nb);
+    /* the same for Q4_K weights (Q8_K activations; nsb super-blocks) */
+    void (*q4_pack)(const blk_q4_k *W, size_t ldw, int ncols, int nsb, void *P);
+    void (*q4_pgemm)(const blk_q8_k *A, size_t lda, int mr, const void *P, int ncols, int nsb, float *C, size_t ldc);
+    int pmr4;
+    size_t (*q4_pack_bytes)(int ncols, int nsb);
 } qkern;
 
 /* One activation row (K = 32 * nb) into qs[K], d8[nb*8], corr8[nb*8]. */
