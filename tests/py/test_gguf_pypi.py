@@ -195,6 +195,27 @@ def quantize(base, ref_pair_dir):
             0.999, near_tie=0.05)
 
 
+def drift(label, ref, model, min_cos, mean_cos, min_top1, tokens=256):
+    """dotsocr drift: teacher-forced LM logits (the reference's greedy ids fed to both) and vision stages."""
+    r = sh(BIN, "drift", "--ref", ref, "--model", model, "--tokens", str(tokens), "--threads", "2")
+    out = r.stdout.decode()
+    check(r.returncode == 0, f"drift {label}", r.stderr.decode()[-500:])
+    line = [l for l in out.splitlines() if l.startswith("LM logits")]
+    merger = [l for l in out.splitlines() if l.startswith("merger cosine")]
+    if not line or not merger:
+        check(False, f"drift {label} output", out[-500:])
+        return
+    w = line[0].replace(",", " ").split()
+    cmin, cmean = float(w[w.index("min") + 1]), float(w[w.index("mean") + 1])
+    agree, n = map(int, w[w.index("agreement") + 1].split("/"))
+    mcos = float(merger[0].split()[-1])
+    print(f"drift {label}: {line[0]}; {merger[0]}")
+    check(cmin >= min_cos and cmean >= mean_cos, f"drift {label}: LM logits cosine",
+          f"min {cmin} (>= {min_cos}), mean {cmean} (>= {mean_cos})")
+    check(agree >= min_top1 * n, f"drift {label}: top-1 agreement", f"{agree}/{n} < {min_top1}")
+    check(mcos >= 0.999, f"drift {label}: merger cosine", f"{mcos}")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # 1. f16 from the committed tiny checkpoint: identical to the HF folder of the same f16 values
@@ -221,6 +242,15 @@ def main():
     compare("Q8_0 LM + f16 vision vs bf16 original", generate(gv, "q8f16-gguf"), generate(base, "bf16"), 0.999, near_tie=0.05)
     gq, _ = make_pair("q8_0-q8vision", base, "q8_0", "--vision", "q8_0")
     quantize(base, gq)
+    # teacher-forced drift: tiny (rows of 32 = one Q8_0 block each, the worst case) and the
+    # 'small' preset (D=256), where every step must keep cosine >= 0.999
+    drift("tiny Q8_0 (LM+vision) vs bf16", base, g8, 0.998, 0.999, 0.85)
+    small = os.path.join(OUT, "small-preset")
+    r = sh(PY, os.path.join(SRC, "tools", "make_random_checkpoint.py"), "--out", small, "--preset", "small", "--seed", "5")
+    check(r.returncode == 0, "make_random_checkpoint small")
+    shutil.copy(os.path.join(DATA, "tiny-dots", "tokenizer.json"), small)
+    gs, _ = make_pair("small-q8_0", small, "q8_0", "--vision", "q8_0")
+    drift("small Q8_0 (LM+vision) vs bf16", small, gs, 0.999, 0.999, 0.9)
     # 3-4.
     tokenizer_parity(sys.argv[1])
     errors(g16)
