@@ -68,6 +68,7 @@ dots_qisa qisa_active(void) {
 
 #define PANEL_BYTES (256 << 10) /* W panel kept in L2 while an A block streams by */
 #define MB_ROWS 64              /* A rows per GEMM task */
+#define PACKED_PANEL_BYTES (512 << 10)
 #define PACKED_MB_ROWS 192      /* ... with packed panels (packing is amortized over them) */
 #define PACKED_NB_MAX 256       /* most W rows in one packed panel */
 #define PACKED_MIN_M 4          /* fewer A rows: the unpacked tiles (no packing cost) */
@@ -168,8 +169,8 @@ static void qlin_task(void *ctx, int t, int thread) {
 /* N panel rows: GEMV splits N finely (the pool balances ~8 tasks a thread);
  * GEMM keeps a panel in L2 and splits further only to feed every thread. */
 static void plan_part(qpart *p, int M, int T, int packed) {
-    int step = packed ? 16 : 4, mb_rows = packed ? PACKED_MB_ROWS : MB_ROWS;
-    int NB = (int)(PANEL_BYTES / p->wrow) / step * step;
+    int step = packed ? 32 : 4, mb_rows = packed ? PACKED_MB_ROWS : MB_ROWS; /* packed tiles: 32 columns */
+    int NB = (int)((packed ? PACKED_PANEL_BYTES : PANEL_BYTES) / p->wrow) / step * step;
     if (NB < step) NB = step;
     if (packed && NB > PACKED_NB_MAX) NB = PACKED_NB_MAX;
     p->MB = M > mb_rows ? mb_rows : M;
