@@ -26,31 +26,31 @@ static inline float hsum8(__m256 v) {
 #define Q8_TILE(NAME, MR, NR, ATTR, PREP, DOT) \
     ATTR static void NAME(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C, size_t ldc) { \
         __m256 acc[MR][NR]; \
-        for (int i = 0; i < MR; i++) \
-            for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps(); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps(); \
         for (int b = 0; b < nb; b++) { \
             __m256i w[NR], wp[NR]; \
             __m256 dw[NR]; \
-            for (int j = 0; j < NR; j++) { \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                 const blk_q8_0 *blk = W + (size_t)j * ldw + b; \
                 w[j] = _mm256_loadu_si256((const __m256i *)blk->qs); \
                 wp[j] = PREP(w[j]); \
                 dw[j] = _mm256_set1_ps(_cvtsh_ss(blk->d)); \
             } \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 __m256i av = _mm256_loadu_si256((const __m256i *)(A->qs + r * A->ldq + (size_t)b * 32)); \
                 __m256 da = _mm256_loadu_ps(A->d8 + r * A->ld8 + (size_t)b * 8); \
                 __m256i corr = _mm256_loadu_si256((const __m256i *)(A->corr8 + r * A->ld8 + (size_t)b * 8)); \
                 (void)corr; \
-                for (int j = 0; j < NR; j++) { \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     __m256i dot = DOT(wp[j], w[j], av, corr); \
                     acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[j], da), acc[i][j]); \
                 } \
             } \
         } \
-        for (int i = 0; i < MR; i++) \
-            for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]); \
     }
 
 /* A tile function over any mr (1..4) and nr: GEMV (mr 1) runs 4 W rows at a
@@ -106,47 +106,47 @@ static inline void q4k_scales(const uint8_t *s, int16_t sc[8], int mn[8]) {
         __m256 acc[MR][NR]; \
         float macc[MR][NR]; \
         const __m256i m4 = _mm256_set1_epi8(0x0F); \
-        for (int i = 0; i < MR; i++) \
-            for (int j = 0; j < NR; j++) { acc[i][j] = _mm256_setzero_ps(); macc[i][j] = 0; } \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { acc[i][j] = _mm256_setzero_ps(); macc[i][j] = 0; } \
         for (int b = 0; b < nsb; b++) { \
             int16_t sc[NR][8]; \
             int mn[NR][8]; \
             __m256i isum[MR][NR]; \
-            for (int j = 0; j < NR; j++) q4k_scales(W[(size_t)j * ldw + b].scales, sc[j], mn[j]); \
-            for (int i = 0; i < MR; i++) \
-                for (int j = 0; j < NR; j++) isum[i][j] = _mm256_setzero_si256(); \
-            for (int g = 0; g < 4; g++) { \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) q4k_scales(W[(size_t)j * ldw + b].scales, sc[j], mn[j]); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) isum[i][j] = _mm256_setzero_si256(); \
+            _Pragma("GCC unroll 8") for (int g = 0; g < 4; g++) { \
                 __m256i lo[NR], hi[NR]; \
-                for (int j = 0; j < NR; j++) { \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     __m256i q = _mm256_loadu_si256((const __m256i *)(W[(size_t)j * ldw + b].qs + 32 * g)); \
                     lo[j] = _mm256_and_si256(q, m4); \
                     hi[j] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4); \
                 } \
-                for (int i = 0; i < MR; i++) { \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                     const int8_t *aq = A[(size_t)i * lda + b].qs + 64 * g; \
                     __m256i alo = _mm256_loadu_si256((const __m256i *)aq); \
                     __m256i ahi = _mm256_loadu_si256((const __m256i *)(aq + 32)); \
-                    for (int j = 0; j < NR; j++) { \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                         __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[j], alo), _mm256_set1_epi16(sc[j][2 * g])); \
                         __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[j], ahi), _mm256_set1_epi16(sc[j][2 * g + 1])); \
                         isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_add_epi32(pl, ph)); \
                     } \
                 } \
             } \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 const blk_q8_k *a = A + (size_t)i * lda + b; \
-                for (int j = 0; j < NR; j++) { \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     const blk_q4_k *w = W + (size_t)j * ldw + b; \
                     int msum = 0; \
-                    for (int s = 0; s < 8; s++) msum += mn[j][s] * (a->bsums[2 * s] + a->bsums[2 * s + 1]); \
+                    _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) msum += mn[j][s] * (a->bsums[2 * s] + a->bsums[2 * s + 1]); \
                     macc[i][j] += _cvtsh_ss(w->dmin) * a->d * (float)msum; \
                     acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][j]), _mm256_set1_ps(_cvtsh_ss(w->d) * a->d), \
                                                 acc[i][j]); \
                 } \
             } \
         } \
-        for (int i = 0; i < MR; i++) \
-            for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]) - macc[i][j]; \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]) - macc[i][j]; \
     }
 
 Q4_TILE(q4_1_4, 1, 4)
@@ -224,39 +224,39 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
 #define PGEMM(NAME, MR, NG, ATTR, V) \
     ATTR static void NAME(const qact8 *A, int m0, const char *P, int nb, float *C, size_t ldc, int last_cols) { \
         __m256 acc[MR][NG]; \
-        for (int i = 0; i < MR; i++) \
-            for (int c = 0; c < NG; c++) acc[i][c] = _mm256_setzero_ps(); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm256_setzero_ps(); \
         for (int b = 0; b < nb; b++) { \
             __m256i ia[MR][NG]; \
             const int8_t *aq[MR]; \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 aq[i] = A->qs + r * A->ldq + (size_t)b * 32; \
-                for (int c = 0; c < NG; c++) ia[i][c] = PG_INIT_##V(A->corr8[r * A->ld8 + (size_t)b * 8]); \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_INIT_##V(A->corr8[r * A->ld8 + (size_t)b * 8]); \
             } \
-            for (int s = 0; s < 8; s++) { \
+            _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
                 __m256i w[NG], wa[NG]; \
-                for (int c = 0; c < NG; c++) { \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
                     w[c] = PG_W_##V(_mm256_loadu_si256((const __m256i *)(P + ((size_t)c * nb + b) * PG_BYTES + 32 * s))); \
                     wa[c] = PG_WA_##V(w[c]); \
                 } \
-                for (int i = 0; i < MR; i++) { \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                     int32_t a4; \
                     memcpy(&a4, aq[i] + 4 * s, 4); \
                     __m256i a = _mm256_set1_epi32(a4); \
-                    for (int c = 0; c < NG; c++) ia[i][c] = PG_DOT_##V(ia[i][c], w[c], wa[c], a); \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_DOT_##V(ia[i][c], w[c], wa[c], a); \
                 } \
             } \
             __m256 dw[NG]; \
-            for (int c = 0; c < NG; c++) dw[c] = _mm256_loadu_ps((const float *)(P + ((size_t)c * nb + b) * PG_BYTES + 256)); \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm256_loadu_ps((const float *)(P + ((size_t)c * nb + b) * PG_BYTES + 256)); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 __m256 da = _mm256_set1_ps(A->d8[(size_t)(m0 + i) * A->ld8 + (size_t)b * 8]); \
-                for (int c = 0; c < NG; c++) \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                     acc[i][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][c]), _mm256_mul_ps(dw[c], da), acc[i][c]); \
             } \
         } \
-        for (int i = 0; i < MR; i++) \
-            for (int c = 0; c < NG; c++) { \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
                 float *dst = C + (size_t)i * ldc + 8 * c; \
                 if (c < NG - 1 || last_cols >= 8) _mm256_storeu_ps(dst, acc[i][c]); \
                 else { \

@@ -18,21 +18,21 @@ static inline __m512i load_pair_i(const void *p, const void *q, int two) {
 #define Q8_TILE512(NAME, MR, NR) \
     VNNI static void NAME(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C, size_t ldc) { \
         __m512 acc[MR][NR]; \
-        for (int i = 0; i < MR; i++) \
-            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps(); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps(); \
         const __m512i x80 = _mm512_set1_epi8((char)0x80); \
         for (int b = 0; b < nb; b += 2) { \
             int two = b + 1 < nb; \
             __m512i wp[NR]; \
             __m512 dw[NR]; \
-            for (int j = 0; j < NR; j++) { \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                 const blk_q8_0 *blk = W + (size_t)j * ldw + b; \
                 wp[j] = _mm512_xor_si512(load_pair_i(blk[0].qs, blk[1].qs, two), x80); \
                 __m256 d0 = _mm256_set1_ps(_cvtsh_ss(blk[0].d)); \
                 dw[j] = two ? _mm512_insertf32x8(_mm512_castps256_ps512(d0), _mm256_set1_ps(_cvtsh_ss(blk[1].d)), 1) \
                             : _mm512_zextps256_ps512(d0); \
             } \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 const int8_t *aq = A->qs + r * A->ldq + (size_t)b * 32; \
                 const float *ad = A->d8 + r * A->ld8 + (size_t)b * 8; \
@@ -40,14 +40,14 @@ static inline __m512i load_pair_i(const void *p, const void *q, int two) {
                 __m512i av = two ? _mm512_loadu_si512(aq) : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)aq)); \
                 __m512 da = two ? _mm512_loadu_ps(ad) : _mm512_zextps256_ps512(_mm256_loadu_ps(ad)); \
                 __m512i corr = two ? _mm512_loadu_si512(ac) : _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)ac)); \
-                for (int j = 0; j < NR; j++) { \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     __m512i dot = _mm512_dpbusd_epi32(corr, wp[j], av); \
                     acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[j], da), acc[i][j]); \
                 } \
             } \
         } \
-        for (int i = 0; i < MR; i++) \
-            for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = _mm512_reduce_add_ps(acc[i][j]); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = _mm512_reduce_add_ps(acc[i][j]); \
     }
 
 Q8_TILE512(t_1_4, 1, 4)
@@ -102,37 +102,37 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
 #define PGEMM(NAME, MR, NG) \
     VNNI static void NAME(const qact8 *A, int m0, const char *P, int nb, float *C, size_t ldc, __mmask16 mlast) { \
         __m512 acc[MR][NG]; \
-        for (int i = 0; i < MR; i++) \
-            for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
         for (int b = 0; b < nb; b++) { \
             __m512i ia[MR][NG]; \
             const int8_t *aq[MR]; \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 aq[i] = A->qs + r * A->ldq + (size_t)b * 32; \
                 __m512i cr = _mm512_set1_epi32(A->corr8[r * A->ld8 + (size_t)b * 8]); \
-                for (int c = 0; c < NG; c++) ia[i][c] = cr; \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = cr; \
             } \
-            for (int s = 0; s < 8; s++) { \
+            _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
                 __m512i w[NG]; \
-                for (int c = 0; c < NG; c++) w[c] = _mm512_loadu_si512(P + ((size_t)c * nb + b) * PG_BYTES + 64 * s); \
-                for (int i = 0; i < MR; i++) { \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) w[c] = _mm512_loadu_si512(P + ((size_t)c * nb + b) * PG_BYTES + 64 * s); \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                     int32_t a4; \
                     memcpy(&a4, aq[i] + 4 * s, 4); \
                     __m512i a = _mm512_set1_epi32(a4); \
-                    for (int c = 0; c < NG; c++) ia[i][c] = _mm512_dpbusd_epi32(ia[i][c], w[c], a); \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = _mm512_dpbusd_epi32(ia[i][c], w[c], a); \
                 } \
             } \
             __m512 dw[NG]; \
-            for (int c = 0; c < NG; c++) dw[c] = _mm512_loadu_ps(P + ((size_t)c * nb + b) * PG_BYTES + 512); \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm512_loadu_ps(P + ((size_t)c * nb + b) * PG_BYTES + 512); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 __m512 da = _mm512_set1_ps(A->d8[(size_t)(m0 + i) * A->ld8 + (size_t)b * 8]); \
-                for (int c = 0; c < NG; c++) \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                     acc[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), _mm512_mul_ps(dw[c], da), acc[i][c]); \
             } \
         } \
-        for (int i = 0; i < MR; i++) \
-            for (int c = 0; c < NG; c++) \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                 _mm512_mask_storeu_ps(C + (size_t)i * ldc + 16 * c, c == NG - 1 ? mlast : (__mmask16)0xFFFF, acc[i][c]); \
     }
 
@@ -209,54 +209,54 @@ static void q4_pack(const blk_q4_k *W, size_t ldw, int ncols, int nsb, void *P) 
 #define PGEMM4(NAME, MR, NG) \
     VNNI static void NAME(const blk_q8_k *A, size_t lda, const char *P, int nsb, float *C, size_t ldc, __mmask16 mlast) { \
         __m512 acc[MR][NG]; \
-        for (int i = 0; i < MR; i++) \
-            for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
         for (int b = 0; b < nsb; b++) { \
             const char *pg[NG]; \
-            for (int c = 0; c < NG; c++) pg[c] = P + ((size_t)c * nsb + b) * PG4_BYTES; \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) pg[c] = P + ((size_t)c * nsb + b) * PG4_BYTES; \
             __m512 t[MR][NG]; \
-            for (int i = 0; i < MR; i++) \
-                for (int c = 0; c < NG; c++) t[i][c] = _mm512_setzero_ps(); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) t[i][c] = _mm512_setzero_ps(); \
             for (int j = 0; j < 8; j++) { \
                 __m512i ia[MR][NG]; \
-                for (int i = 0; i < MR; i++) \
-                    for (int c = 0; c < NG; c++) ia[i][c] = _mm512_setzero_si512(); \
-                for (int s = 0; s < 8; s++) { \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = _mm512_setzero_si512(); \
+                _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
                     __m512i w[NG]; \
-                    for (int c = 0; c < NG; c++) w[c] = _mm512_loadu_si512(pg[c] + 64 * (8 * j + s)); \
-                    for (int i = 0; i < MR; i++) { \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) w[c] = _mm512_loadu_si512(pg[c] + 64 * (8 * j + s)); \
+                    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                         int32_t a4; \
                         memcpy(&a4, A[(size_t)i * lda + b].qs + 32 * j + 4 * s, 4); \
                         __m512i a = _mm512_set1_epi32(a4); \
-                        for (int c = 0; c < NG; c++) ia[i][c] = _mm512_dpbusd_epi32(ia[i][c], w[c], a); \
+                        _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = _mm512_dpbusd_epi32(ia[i][c], w[c], a); \
                     } \
                 } \
-                for (int c = 0; c < NG; c++) { \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
                     __m512 dsc = _mm512_loadu_ps(pg[c] + PG4_Q + 64 * j); \
-                    for (int i = 0; i < MR; i++) t[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), dsc, t[i][c]); \
+                    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) t[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), dsc, t[i][c]); \
                 } \
             } \
-            for (int i = 0; i < MR; i++) { \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 const blk_q8_k *a = A + (size_t)i * lda + b; \
                 __m512i mi[NG]; \
-                for (int c = 0; c < NG; c++) mi[c] = _mm512_setzero_si512(); \
-                for (int p = 0; p < 4; p++) { \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) mi[c] = _mm512_setzero_si512(); \
+                _Pragma("GCC unroll 8") for (int p = 0; p < 4; p++) { \
                     uint16_t s0 = (uint16_t)(a->bsums[4 * p] + a->bsums[4 * p + 1]); \
                     uint16_t s1 = (uint16_t)(a->bsums[4 * p + 2] + a->bsums[4 * p + 3]); \
                     __m512i sp = _mm512_set1_epi32((int32_t)((uint32_t)s0 | ((uint32_t)s1 << 16))); \
-                    for (int c = 0; c < NG; c++) \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                         mi[c] = _mm512_dpwssd_epi32(mi[c], _mm512_loadu_si512(pg[c] + PG4_Q + 512 + 64 * p), sp); \
                 } \
                 __m512 da = _mm512_set1_ps(a->d); \
-                for (int c = 0; c < NG; c++) { \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
                     __m512 dm = _mm512_mul_ps(_mm512_loadu_ps(pg[c] + PG4_Q + 768), da); \
                     acc[i][c] = _mm512_fmadd_ps(t[i][c], da, acc[i][c]); \
                     acc[i][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi[c]), dm, acc[i][c]); \
                 } \
             } \
         } \
-        for (int i = 0; i < MR; i++) \
-            for (int c = 0; c < NG; c++) \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                 _mm512_mask_storeu_ps(C + (size_t)i * ldc + 16 * c, c == NG - 1 ? mlast : (__mmask16)0xFFFF, acc[i][c]); \
     }
 
