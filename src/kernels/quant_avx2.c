@@ -14,15 +14,31 @@ Q8_FAMILY(q8_avxvnni, __attribute__((target("avxvnni"))), W_PREP_VNNI, DOT_VNNI)
 /* --- Q4_K x Q8_K -----------------------------------------------------------
  * Per 64-value group g the 32 bytes of nibbles give sub-blocks 2g (low) and
  * 2g+1 (high). u4 x s8 pairs (vpmaddubsw) then x the sub-block's 6-bit scale
- * (vpmaddwd) sum into int32 over the super-block; the mins term uses the Q8_K
- * block sums, in scalar. */
-static inline void q4k_scales(const uint8_t *s, int16_t sc[8], int mn[8]) {
-    for (int j = 0; j < 4; j++) {
-        sc[j] = (int16_t)(s[j] & 63);
-        mn[j] = s[j + 4] & 63;
-        sc[j + 4] = (int16_t)((s[j + 8] & 0xF) | ((s[j] >> 6) << 4));
-        mn[j + 4] = (s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4);
-    }
+ * (vpmaddwd, the scale spread by vpshufb) sum into int32 over the super-block;
+ * the mins term is the 6-bit mins . the Q8_K sub-block sums (vpmaddwd). */
+
+/* The 8 scales as int16 in both 128-bit halves, and the 8 mins as int16, from
+ * the 12 packed bytes read as three 32-bit words (ggml's get_scale_min_k4 order). */
+static inline void q4k_scales_v(const uint8_t *s, __m256i *sc, __m128i *mn) {
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+    uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+    *mn = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+}
+
+/* The 8 sub-block sums of a Q8_K block as int16 (each <= 32 * 127). */
+static inline __m128i q8k_subsums(const blk_q8_k *a) {
+    __m256i s = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), _mm256_set1_epi16(1));
+    return _mm_packs_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+static inline int hsum4_epi32(__m128i v) {
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1));
+    return _mm_cvtsi128_si32(v);
 }
 
 #define Q4_TILE(NAME, MR, NR) \
@@ -33,36 +49,40 @@ static inline void q4k_scales(const uint8_t *s, int16_t sc[8], int mn[8]) {
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { acc[i][j] = _mm256_setzero_ps(); macc[i][j] = 0; } \
         for (int b = 0; b < nsb; b++) { \
-            int16_t sc[NR][8]; \
-            int mn[NR][8]; \
+            __m256i sc[NR]; \
+            __m128i mn[NR]; \
             __m256i isum[MR][NR]; \
-            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) q4k_scales(W[(size_t)j * ldw + b].scales, sc[j], mn[j]); \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) q4k_scales_v(W[(size_t)j * ldw + b].scales, &sc[j], &mn[j]); \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) isum[i][j] = _mm256_setzero_si256(); \
             _Pragma("GCC unroll 8") for (int g = 0; g < 4; g++) { \
-                __m256i lo[NR], hi[NR]; \
+                __m256i lo[NR], hi[NR], slo[NR], shi[NR]; \
+                const __m256i pick_lo = _mm256_set1_epi16((short)(((4 * g + 1) << 8) | (4 * g))); \
+                const __m256i pick_hi = _mm256_set1_epi16((short)(((4 * g + 3) << 8) | (4 * g + 2))); \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     __m256i q = _mm256_loadu_si256((const __m256i *)(W[(size_t)j * ldw + b].qs + 32 * g)); \
                     lo[j] = _mm256_and_si256(q, m4); \
                     hi[j] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4); \
+                    slo[j] = _mm256_shuffle_epi8(sc[j], pick_lo); \
+                    shi[j] = _mm256_shuffle_epi8(sc[j], pick_hi); \
                 } \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                     const int8_t *aq = A[(size_t)i * lda + b].qs + 64 * g; \
                     __m256i alo = _mm256_loadu_si256((const __m256i *)aq); \
                     __m256i ahi = _mm256_loadu_si256((const __m256i *)(aq + 32)); \
                     _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
-                        __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[j], alo), _mm256_set1_epi16(sc[j][2 * g])); \
-                        __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[j], ahi), _mm256_set1_epi16(sc[j][2 * g + 1])); \
+                        __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[j], alo), slo[j]); \
+                        __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[j], ahi), shi[j]); \
                         isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_add_epi32(pl, ph)); \
                     } \
                 } \
             } \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 const blk_q8_k *a = A + (size_t)i * lda + b; \
+                __m128i ss = q8k_subsums(a); \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     const blk_q4_k *w = W + (size_t)j * ldw + b; \
-                    int msum = 0; \
-                    _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) msum += mn[j][s] * (a->bsums[2 * s] + a->bsums[2 * s + 1]); \
+                    int msum = hsum4_epi32(_mm_madd_epi16(mn[j], ss)); \
                     macc[i][j] += _cvtsh_ss(w->dmin) * a->d * (float)msum; \
                     acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][j]), _mm256_set1_ps(_cvtsh_ss(w->d) * a->d), \
                                                 acc[i][j]); \
