@@ -56,23 +56,21 @@ static inline int hsum4_epi32(__m128i v) {
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) isum[i][j] = _mm256_setzero_si256(); \
             _Pragma("GCC unroll 8") for (int g = 0; g < 4; g++) { \
-                __m256i lo[NR], hi[NR], slo[NR], shi[NR]; \
+                __m256i lo[NR], hi[NR]; \
                 const __m256i pick_lo = _mm256_set1_epi16((short)(((4 * g + 1) << 8) | (4 * g))); \
                 const __m256i pick_hi = _mm256_set1_epi16((short)(((4 * g + 3) << 8) | (4 * g + 2))); \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     __m256i q = _mm256_loadu_si256((const __m256i *)(W[(size_t)j * ldw + b].qs + 32 * g)); \
                     lo[j] = _mm256_and_si256(q, m4); \
                     hi[j] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4); \
-                    slo[j] = _mm256_shuffle_epi8(sc[j], pick_lo); \
-                    shi[j] = _mm256_shuffle_epi8(sc[j], pick_hi); \
                 } \
                 _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                     const int8_t *aq = A[(size_t)i * lda + b].qs + 64 * g; \
                     __m256i alo = _mm256_loadu_si256((const __m256i *)aq); \
                     __m256i ahi = _mm256_loadu_si256((const __m256i *)(aq + 32)); \
                     _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
-                        __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[j], alo), slo[j]); \
-                        __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[j], ahi), shi[j]); \
+                        __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[j], alo), _mm256_shuffle_epi8(sc[j], pick_lo)); \
+                        __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[j], ahi), _mm256_shuffle_epi8(sc[j], pick_hi)); \
                         isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_add_epi32(pl, ph)); \
                     } \
                 } \
