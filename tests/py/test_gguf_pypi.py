@@ -249,6 +249,30 @@ def part_model():
     errors(g16)
 
 
+def dequant_folder(base, gdir, out):
+    """The HF folder of gguf's dequantization of every tensor of the GGUF pair in gdir."""
+    import gguf, torch
+    from safetensors.torch import load_file as tload, save_file
+    sys.path.insert(0, os.path.join(SRC, "tools"))
+    import make_gguf_pair as mp
+    orig = tload(os.path.join(base, "model.safetensors"))
+    cfg = json.load(open(os.path.join(base, "config.json")))
+    lm_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.QWEN2, cfg["num_hidden_layers"])
+    mm_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.MMPROJ, max(cfg["vision_config"]["num_hidden_layers"], 3))
+    to_hf = {mp.gguf_name(n, lm_map, mm_map): n for n in orig}
+    hf, types = {}, set()
+    for f in os.listdir(gdir):
+        for t in gguf.GGUFReader(os.path.join(gdir, f)).tensors:
+            types.add(t.tensor_type.name)
+            x = gguf.quants.dequantize(np.array(t.data), t.tensor_type)
+            hf[to_hf[t.name]] = torch.from_numpy(np.ascontiguousarray(
+                x.reshape(tuple(int(v) for v in reversed(t.shape))).astype(np.float32)))
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(base, out, ignore=shutil.ignore_patterns("*.safetensors"))
+    save_file(hf, os.path.join(out, "model.safetensors"))
+    return types
+
+
 def part_drift():
     # teacher-forced drift: tiny (rows of 32 = one Q8_0 block each, the worst case) and the
     # 'small' preset (D=256), where every step must keep cosine >= 0.999
@@ -263,6 +287,13 @@ def part_drift():
     shutil.copy(os.path.join(DATA, "tiny-dots", "tokenizer.json"), small)
     gs, _ = make_pair("small-q8_0", small, "q8_0", "--vision", "q8_0")
     drift("small Q8_0 (LM+vision) vs bf16", small, gs, 0.999, 0.999, 0.9)
+    # Q4_K (dotsocr quantize; rows of 256): the engine on the file == gguf's dequantization of it
+    q4 = os.path.join(OUT, "small-q4_k")
+    r = sh(BIN, "quantize", "--model", small, "--out", q4, "--type", "q4_k", "--vision", "q8_0")
+    check(r.returncode == 0, "dotsocr quantize q4_k", r.stderr.decode()[-300:])
+    types = dequant_folder(small, q4, os.path.join(OUT, "small-q4_k-hf"))
+    check("Q4_K" in types, "Q4_K tensors written", types)
+    drift("small Q4_K file vs HF(gguf-dequantized)", os.path.join(OUT, "small-q4_k-hf"), q4, 0.999, 0.999, 0.9)
 
 
 def main():
