@@ -282,6 +282,9 @@ dots_status ckpt_open_gguf(const char *lm_path, const char *mmproj_path, dots_ck
     dots_status st = DOTS_OK;
     if (stat(lm_path, &sb) != 0) return dots_fail(e, DOTS_E_IO, "%s: no such file or folder", lm_path);
     if (S_ISDIR(sb.st_mode)) st = find_arch(lm_path, "qwen2", "language model", lm, sizeof lm, e);
+    else if (!gguf_is_gguf_file(lm_path))
+        return dots_fail(e, DOTS_E_FORMAT, "%s: not a GGUF file (its first bytes are not \"GGUF\"); pass a Hugging Face "
+                         "checkpoint folder, a folder of GGUF files or the LM GGUF file", lm_path);
     else snprintf(lm, sizeof lm, "%s", lm_path);
     if (!st && mmproj_path) snprintf(mm, sizeof mm, "%s", mmproj_path);
     else if (!st) {

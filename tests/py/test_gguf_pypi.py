@@ -144,6 +144,9 @@ def errors(gdir):
            "--mmproj", os.path.join(gdir, lm))
     msg = r.stderr.decode()
     check(r.returncode != 0 and "general.architecture" in msg and "mmproj" in msg, "LM file given as mmproj", msg[-500:])
+    r = sh(BIN, "generate", "--model", os.path.join(DATA, "tiny-dots", "model.safetensors"), "--prompt-text", "x")
+    msg = r.stderr.decode()
+    check(r.returncode != 0 and "not a GGUF file" in msg and "model.safetensors" in msg, "a non-GGUF file as --model", msg[-300:])
 
 
 def quantize(base, ref_pair_dir):
