@@ -266,7 +266,7 @@ double bench_read_bandwidth_gbs(dots_pool *pool) {
  * kind: 0 vpmaddubsw + vpmaddwd + vpaddd (AVX2, 32 MACs), 1 vpdpbusd ymm
  * (AVX-VNNI, 32 MACs), 2 vpdpbusd zmm (AVX512-VNNI, 64 MACs); 12 chains. */
 #if defined(__x86_64__)
-static int32_t i8_maddubs(void) {
+T256 static int32_t i8_maddubs(void) {
     __m256i a[12], x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(5), one = _mm256_set1_epi16(1);
     for (int i = 0; i < 12; i++) a[i] = _mm256_set1_epi32(i);
     for (int it = 0; it < PEAK_ITERS; it++) {
@@ -277,7 +277,7 @@ static int32_t i8_maddubs(void) {
     for (int i = 1; i < 12; i++) a[0] = _mm256_add_epi32(a[0], a[i]);
     return _mm256_extract_epi32(a[0], 0);
 }
-__attribute__((target("avxvnni"))) static int32_t i8_avxvnni(void) {
+__attribute__((target("avx2,avxvnni"))) static int32_t i8_avxvnni(void) {
     __m256i a[12], x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(5);
     for (int i = 0; i < 12; i++) a[i] = _mm256_set1_epi32(i);
     for (int it = 0; it < PEAK_ITERS; it++) {
@@ -288,7 +288,7 @@ __attribute__((target("avxvnni"))) static int32_t i8_avxvnni(void) {
     for (int i = 1; i < 12; i++) a[0] = _mm256_add_epi32(a[0], a[i]);
     return _mm256_extract_epi32(a[0], 0);
 }
-__attribute__((target("avx512vnni"))) static int32_t i8_avx512vnni(void) {
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t i8_avx512vnni(void) {
     __m512i a[12], x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(5);
     for (int i = 0; i < 12; i++) a[i] = _mm512_set1_epi32(i);
     for (int it = 0; it < PEAK_ITERS; it++) {
