@@ -4,6 +4,7 @@
  * out), splicing into the <|imgpad|> positions, chunked prefill, then
  * token-by-token decoding with streaming, stop reasons and timings. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@ struct dots_engine {
     dots_tokenizer *tok;
     dots_pool *pool;
     int max_context, prefill_chunk, imgpad_id, vision_batch;
+    pthread_mutex_t generate_lock; /* concurrent dots_generate calls on one engine take turns */
 };
 
 const char *dots_stop_reason_name(dots_stop_reason r) {
@@ -39,6 +41,7 @@ const char *dots_stop_reason_name(dots_stop_reason r) {
 
 void dots_engine_close(dots_engine *eng) {
     if (!eng) return;
+    pthread_mutex_destroy(&eng->generate_lock);
     pool_destroy(eng->pool);
     tok_free(eng->tok);
     lm_free(eng->lm);
@@ -52,6 +55,7 @@ dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, do
     if (!opts || !opts->model_dir || !out) return dots_fail(e, DOTS_E_ARG, "dots_engine_open: no model folder given");
     dots_engine *g = dots_calloc(sizeof *g, "the engine", e);
     if (!g) return DOTS_E_NOMEM;
+    pthread_mutex_init(&g->generate_lock, NULL);
     dots_status st;
     char path[4096];
     if ((st = ckpt_open(opts->model_dir, &g->ck, e))) goto fail;
@@ -206,6 +210,7 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
         return dots_fail(e, DOTS_E_ARG, "dots_generate: needs an engine, the images and a prompt text");
     dots_gen_opts o = {0};
     if (opts_in) o = *opts_in;
+    pthread_mutex_lock(&g->generate_lock);
     const dots_config *cfg = &g->ck->config;
     long minp = o.min_pixels > 0 ? o.min_pixels : cfg->preproc.min_pixels;
     long maxp = o.max_pixels > 0 ? o.max_pixels : cfg->preproc.max_pixels;
@@ -338,5 +343,6 @@ done:
     dots_patches_free(&p);
     free(ids);
     free(pad);
+    pthread_mutex_unlock(&g->generate_lock);
     return st;
 }
