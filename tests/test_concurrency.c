@@ -138,15 +138,13 @@ static void test_tokenizer(void) {
 }
 
 /* ---- engines */
-typedef struct { dots_engine *eng; const dots_image *img; const char *prompt; char *text; dots_status st; char msg[256]; } gen_call;
+typedef struct { dots_engine *eng; const dots_image *img; const char *prompt; char *text; dots_status st; dots_error err; } gen_call;
 static void *gen_main(void *arg) {
     gen_call *g = arg;
     dots_gen_opts o = {0};
     o.max_new_tokens = 10;
     dots_gen_result r;
-    dots_error e = {0};
-    g->st = dots_generate(g->eng, g->img, g->img ? 1 : 0, g->prompt, &o, &r, &e);
-    snprintf(g->msg, sizeof g->msg, "%s", e.msg);
+    g->st = dots_generate(g->eng, g->img, g->img ? 1 : 0, g->prompt, &o, &r, &g->err);
     g->text = g->st ? NULL : r.text;
     return NULL;
 }
@@ -171,19 +169,19 @@ static void test_engines(void) {
     gen_call ref_img = {.eng = e1, .img = &img, .prompt = "Read it."}, ref_txt = {.eng = e1, .prompt = "Hello there"};
     gen_main(&ref_img);
     gen_main(&ref_txt);
-    CHECK(ref_img.st == DOTS_OK && ref_txt.st == DOTS_OK, "sequential: %s %s", ref_img.msg, ref_txt.msg);
+    CHECK(ref_img.st == DOTS_OK && ref_txt.st == DOTS_OK, "sequential: %s %s", ref_img.err.msg, ref_txt.err.msg);
     if (!ref_img.text || !ref_txt.text) goto out;
     /* two engines, one thread each */
     gen_call a = {.eng = e1, .img = &img, .prompt = "Read it."}, b = {.eng = e2, .prompt = "Hello there"};
     run_two(&a, &b);
-    CHECK(a.st == DOTS_OK && b.st == DOTS_OK, "two engines: %s %s", a.msg, b.msg);
+    CHECK(a.st == DOTS_OK && b.st == DOTS_OK, "two engines: %s %s", a.err.msg, b.err.msg);
     CHECK(a.text && b.text && !strcmp(a.text, ref_img.text) && !strcmp(b.text, ref_txt.text),
           "two engines on two threads give the sequential answers");
     free(a.text); free(b.text);
     /* one engine, two callers */
     gen_call c = {.eng = e2, .img = &img, .prompt = "Read it."}, d = {.eng = e2, .prompt = "Hello there"};
     run_two(&c, &d);
-    CHECK(c.st == DOTS_OK && d.st == DOTS_OK, "one engine, two callers: %s %s", c.msg, d.msg);
+    CHECK(c.st == DOTS_OK && d.st == DOTS_OK, "one engine, two callers: %s %s", c.err.msg, d.err.msg);
     CHECK(c.text && d.text && !strcmp(c.text, ref_img.text) && !strcmp(d.text, ref_txt.text),
           "one engine from two threads gives the sequential answers");
     free(c.text); free(d.text);

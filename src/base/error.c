@@ -28,7 +28,8 @@ dots_status dots_fail(dots_error *e, dots_status code, const char *fmt, ...) {
     if (e) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        if (vsnprintf(e->msg, sizeof e->msg, fmt, ap) >= (int)sizeof e->msg)
+            memcpy(e->msg + sizeof e->msg - 4, "...", 4);
         va_end(ap);
         e->code = code;
     }
@@ -43,7 +44,8 @@ dots_status dots_context(dots_error *e, const char *fmt, ...) {
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    if (snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old) >= (int)sizeof e->msg)
+        memcpy(e->msg + sizeof e->msg - 4, "...", 4); /* show that the message was cut */
     return e->code;
 }
 
