@@ -4,20 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/json.h"
 #include "doc/strutil.h"
 
 /* Parses all of s as JSON (trailing whitespace allowed); NULL if it is not valid. */
 static json_object *parse_whole(const char *s, size_t n) {
-    json_tokener *tok = json_tokener_new_ex(256);
-    if (!tok) return NULL;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *o = json_tokener_parse_ex(tok, s, (int)n);
-    if (o) {
-        size_t end = json_tokener_get_parse_end(tok);
-        while (end < n && (s[end] == ' ' || s[end] == '\t' || s[end] == '\n' || s[end] == '\r')) end++;
-        if (end != n) { json_object_put(o); o = NULL; }
-    }
-    json_tokener_free(tok);
+    json_object *o = NULL;
+    dots_json_parse(s, n, "the model answer", 0, DOTS_JSON_STRICT, &o, NULL);
     return o;
 }
 

@@ -6,14 +6,22 @@
 #include <string.h>
 #include "base/json.h"
 
+/* The field's value in *v, or NULL when absent or null: an error then unless has_def. */
+static dots_status field(json_object *o, const char *path, const char *sect, const char *key, int has_def,
+                         json_object **v, dots_error *e) {
+    if (!json_object_object_get_ex(o, key, v) || json_object_is_type(*v, json_type_null)) {
+        *v = NULL;
+        if (!has_def) return dots_fail(e, DOTS_E_MODEL, "%s: required field %s%s is missing", path, sect, key);
+    }
+    return DOTS_OK;
+}
+
 /* Integer field in [lo, hi]; required unless has_def (then def when absent or null). */
 static dots_status get_int(json_object *o, const char *path, const char *sect, const char *key, int has_def,
                            int def, int lo, int hi, int *out, dots_error *e) {
     json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-        if (has_def) { *out = def; return DOTS_OK; }
-        return dots_fail(e, DOTS_E_MODEL, "%s: required field %s%s is missing", path, sect, key);
-    }
+    dots_status st = field(o, path, sect, key, has_def, &v, e);
+    if (st || !v) { if (!st) *out = def; return st; }
     int64_t x;
     if (json_object_is_type(v, json_type_boolean)) x = json_object_get_boolean(v);
     else if (json_object_is_type(v, json_type_int)) x = json_object_get_int64(v);
@@ -29,10 +37,8 @@ static dots_status get_int(json_object *o, const char *path, const char *sect, c
 static dots_status get_num(json_object *o, const char *path, const char *sect, const char *key, int has_def,
                            double def, double lo, double hi, double *out, dots_error *e) {
     json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-        if (has_def) { *out = def; return DOTS_OK; }
-        return dots_fail(e, DOTS_E_MODEL, "%s: required field %s%s is missing", path, sect, key);
-    }
+    dots_status st = field(o, path, sect, key, has_def, &v, e);
+    if (st || !v) { if (!st) *out = def; return st; }
     if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
         return dots_fail(e, DOTS_E_MODEL, "%s: field %s%s must be a number", path, sect, key);
     *out = json_object_get_double(v);

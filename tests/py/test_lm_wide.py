@@ -15,23 +15,10 @@ import tempfile
 
 import numpy as np
 import torch
-from PIL import Image
 from safetensors.torch import load_file as load_torch, save_file as save_torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_lm_engine as base  # noqa: E402
-
-
-def make_images(d):
-    rng = np.random.default_rng(5)
-    paths, arrays = [], []
-    for i, (h, w) in enumerate([(392, 672), (336, 448)]):  # 336 + 192 vision tokens
-        a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        p = os.path.join(d, f"wide{i}.png")
-        Image.fromarray(a).save(p)
-        paths.append(p)
-        arrays.append(a)
-    return paths, arrays
 
 
 def make_model(d, heads, kv_heads, head_dim, seed):
@@ -101,7 +88,7 @@ def compare_bf16(name, model, exact_model, images, arrays):
 def main():
     tmp = tempfile.mkdtemp(prefix="dots_lm_wide_")
     try:
-        images, arrays = make_images(tmp)
+        images, arrays = base.make_images(tmp, sizes=((392, 672), (336, 448)), seed=5)  # 336 + 192 vision tokens
         for name, heads, kvh, hd, seed in [("head_dim 64", 4, 2, 64, 1), ("head_dim 128", 2, 1, 128, 2)]:
             bf16, f32 = make_model(os.path.join(tmp, f"hd{hd}"), heads, kvh, hd, seed)
             compare_bf16(f"{name} bf16", bf16, f32, images, arrays)
