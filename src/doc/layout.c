@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "base/json.h"
+#include "io/json.h"
 #include "doc/strutil.h"
 
 /* Parses all of s as JSON (trailing whitespace allowed); NULL if it is not valid. */

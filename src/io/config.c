@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "base/json.h"
+#include "io/json.h"
 
 /* The field's value in *v, or NULL when absent or null: an error then unless has_def. */
 static dots_status field(json_object *o, const char *path, const char *sect, const char *key, int has_def,

@@ -43,7 +43,10 @@ dots_status lm_load(dots_ckpt *ck, dots_lm **out, dots_error *e) {
     lm->c = *c;
     int D = c->hidden_size, I = c->intermediate_size, V = c->vocab_size, hd = c->head_dim;
     int64_t qdim = (int64_t)c->num_attention_heads * hd, kvdim = (int64_t)c->num_key_value_heads * hd;
-    if (qdim > INT32_MAX || kvdim > INT32_MAX) { dots_free(lm); return dots_fail(e, DOTS_E_MODEL, "config.json: attention width %lld is too large", (long long)qdim); }
+    if (qdim > INT32_MAX || kvdim > INT32_MAX) { /* config_parse bounds them far lower */
+        dots_free(lm);
+        return dots_fail(e, DOTS_E_MODEL, "config.json: attention width %lld is too large", (long long)qdim);
+    }
     lm->qdim = (int)qdim;
     lm->kvdim = (int)kvdim;
     dots_status st = DOTS_OK;

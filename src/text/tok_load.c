@@ -7,7 +7,7 @@
 #include <string.h>
 #include <utf8proc.h>
 #include "base/buf.h"
-#include "base/json.h"
+#include "io/json.h"
 #include "text/tok_internal.h"
 #include "text/unicode_tables.h"
 #include "text/utf8.h"

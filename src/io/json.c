@@ -1,4 +1,4 @@
-#include "base/json.h"
+#include "io/json.h"
 #include <limits.h>
 
 static int trailing_ok(char c, int flags) {
