@@ -165,7 +165,8 @@ static void test_engines(void) {
     if (!e1 || !e2) { dots_engine_close(e1); dots_engine_close(e2); return; }
     dots_image img = {56, 84, malloc(56 * 84 * 3)};
     for (int i = 0; i < 56 * 84 * 3; i++) img.rgb[i] = (unsigned char)(i * 29 + (i >> 6));
-    /* the answers on one thread, one after the other */
+    /* the answers on one thread, one after the other (this also builds the kernel table before
+     * any second thread exists; its lazy init is made thread-safe separately, in src/kernels) */
     gen_call ref_img = {.eng = e1, .img = &img, .prompt = "Read it."}, ref_txt = {.eng = e1, .prompt = "Hello there"};
     gen_main(&ref_img);
     gen_main(&ref_txt);
