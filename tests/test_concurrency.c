@@ -150,12 +150,21 @@ static void *gen_main(void *arg) {
     g->text = g->st ? NULL : r.text;
     return NULL;
 }
-static void run_two(gen_call *a, gen_call *b) {
+/* The image request on engine ea and the text request on eb, at the same time: both must give
+ * the answers computed one after the other (ref_img, ref_txt). */
+static void run_two(const char *what, dots_engine *ea, dots_engine *eb, const dots_image *img, const gen_call *ref_img,
+                    const gen_call *ref_txt) {
+    gen_call a = {.eng = ea, .img = img, .prompt = ref_img->prompt}, b = {.eng = eb, .prompt = ref_txt->prompt};
     pthread_t ta, tb;
-    pthread_create(&ta, NULL, gen_main, a);
-    pthread_create(&tb, NULL, gen_main, b);
+    pthread_create(&ta, NULL, gen_main, &a);
+    pthread_create(&tb, NULL, gen_main, &b);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
+    CHECK(a.st == DOTS_OK && b.st == DOTS_OK, "%s: %s %s", what, a.err.msg, b.err.msg);
+    CHECK(a.text && b.text && !strcmp(a.text, ref_img->text) && !strcmp(b.text, ref_txt->text),
+          "%s: the answers differ from the sequential ones", what);
+    free(a.text);
+    free(b.text);
 }
 
 static void test_engines(void) {
@@ -174,20 +183,8 @@ static void test_engines(void) {
     gen_main(&ref_txt);
     CHECK(ref_img.st == DOTS_OK && ref_txt.st == DOTS_OK, "sequential: %s %s", ref_img.err.msg, ref_txt.err.msg);
     if (!ref_img.text || !ref_txt.text) goto out;
-    /* two engines, one thread each */
-    gen_call a = {.eng = e1, .img = &img, .prompt = "Read it."}, b = {.eng = e2, .prompt = "Hello there"};
-    run_two(&a, &b);
-    CHECK(a.st == DOTS_OK && b.st == DOTS_OK, "two engines: %s %s", a.err.msg, b.err.msg);
-    CHECK(a.text && b.text && !strcmp(a.text, ref_img.text) && !strcmp(b.text, ref_txt.text),
-          "two engines on two threads give the sequential answers");
-    free(a.text); free(b.text);
-    /* one engine, two callers */
-    gen_call c = {.eng = e2, .img = &img, .prompt = "Read it."}, d = {.eng = e2, .prompt = "Hello there"};
-    run_two(&c, &d);
-    CHECK(c.st == DOTS_OK && d.st == DOTS_OK, "one engine, two callers: %s %s", c.err.msg, d.err.msg);
-    CHECK(c.text && d.text && !strcmp(c.text, ref_img.text) && !strcmp(d.text, ref_txt.text),
-          "one engine from two threads gives the sequential answers");
-    free(c.text); free(d.text);
+    run_two("two engines, one thread each", e1, e2, &img, &ref_img, &ref_txt);
+    run_two("one engine, two callers", e2, e2, &img, &ref_img, &ref_txt);
 out:
     free(ref_img.text); free(ref_txt.text);
     free(img.rgb);
