@@ -21,8 +21,13 @@ static void expect_fail(const char *from, const char *to, const char *needle) {
     dots_config c;
     dots_error e = {0};
     dots_status st = config_parse("config.json", m, NULL, NULL, &c, &e);
+    if (!needle) { /* must load: a valid variation */
+        CHECK(st == DOTS_OK, "'%s' -> '%s' should load: %s", from, to, e.msg);
+        free(m);
+        return;
+    }
     CHECK(st != DOTS_OK, "'%s' -> '%s' should fail", from, to);
-    CHECK(strstr(e.msg, needle) != NULL, "message for '%s' lacks '%s': %s", to, needle, e.msg);
+    CHECK(strstr(e.msg, needle) != NULL && strstr(e.msg, "config.json") != NULL, "message for '%s' lacks '%s': %s", to, needle, e.msg);
     free(m);
 }
 
@@ -61,6 +66,24 @@ int main(void) {
     expect_fail("\"num_attention_heads\": 12,\n        \"num_channels\"", "\"num_attention_heads\": 256,\n        \"num_channels\"",
                 "multiple of 4");
     expect_fail("{", "{,", "malformed JSON");
+    /* bounds on every size (the review's crafted configs), each naming the field */
+    expect_fail("\"num_attention_heads\": 12,\n    \"num_hidden_layers\"", "\"num_attention_heads\": 65536,\n    \"num_hidden_layers\"",
+                "num_attention_heads = 65536 is out of range");
+    expect_fail("\"hidden_size\": 1536,\n    \"initializer_range\"", "\"hidden_size\": 1536, \"head_dim\": 1073741824,\n    \"initializer_range\"",
+                "head_dim = 1073741824 is out of range");
+    expect_fail("\"hidden_size\": 1536,\n    \"initializer_range\"", "\"hidden_size\": 65536,\n    \"initializer_range\"",
+                "hidden_size = 65536 is out of range");
+    expect_fail("\"num_hidden_layers\": 28", "\"num_hidden_layers\": 100000", "num_hidden_layers = 100000");
+    expect_fail("\"vocab_size\": 151936", "\"vocab_size\": 2000000000", "vocab_size = 2000000000");
+    expect_fail("\"vocab_size\": 151936", "\"vocab_size\": 0", "vocab_size = 0 is out of range");
+    expect_fail("\"intermediate_size\": 8960", "\"intermediate_size\": -5", "intermediate_size = -5");
+    expect_fail("\"max_position_embeddings\": 131072", "\"max_position_embeddings\": 2147483647", "max_position_embeddings");
+    expect_fail("\"rope_theta\": 1000000", "\"rope_theta\": 0.5", "rope_theta");
+    expect_fail("\"rms_norm_eps\": 1e-06", "\"rms_norm_eps\": -1", "rms_norm_eps");
+    expect_fail("\"embed_dim\": 1536", "\"embed_dim\": 1000000", "vision_config.embed_dim = 1000000");
+    expect_fail("\"num_hidden_layers\": 42", "\"num_hidden_layers\": 0", "vision_config.num_hidden_layers = 0");
+    expect_fail("\"hidden_size\": 1536,\n    \"initializer_range\"", "\"hidden_size\": 1536, \"head_dim\": 64,\n    \"initializer_range\"",
+                NULL);
     free(g_base); free(gen); free(pre);
     return test_finish("config");
 }

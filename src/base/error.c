@@ -19,11 +19,17 @@ const char *dots_status_name(dots_status s) {
     return "unknown";
 }
 
+/* The code of this thread's last failure, for callers that passed no dots_error: dots_context
+ * then still returns the real code (a missing file stays DOTS_E_IO, not "internal"). */
+static _Thread_local dots_status t_last_code = DOTS_OK;
+
 dots_status dots_fail(dots_error *e, dots_status code, const char *fmt, ...) {
+    t_last_code = code;
     if (e) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        if (vsnprintf(e->msg, sizeof e->msg, fmt, ap) >= (int)sizeof e->msg)
+            memcpy(e->msg + sizeof e->msg - 4, "...", 4);
         va_end(ap);
         e->code = code;
     }
@@ -31,14 +37,15 @@ dots_status dots_fail(dots_error *e, dots_status code, const char *fmt, ...) {
 }
 
 dots_status dots_context(dots_error *e, const char *fmt, ...) {
-    if (!e) return DOTS_E_INTERNAL;
+    if (!e) return t_last_code != DOTS_OK ? t_last_code : DOTS_E_INTERNAL;
     char prefix[512], old[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    if (snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old) >= (int)sizeof e->msg)
+        memcpy(e->msg + sizeof e->msg - 4, "...", 4); /* show that the message was cut */
     return e->code;
 }
 

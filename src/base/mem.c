@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "base/mem.h"
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,34 @@ static size_t status_field(const char *key) {
 size_t dots_peak_rss(void) { return status_field("VmHWM:"); }
 size_t dots_current_rss(void) { return status_field("VmRSS:"); }
 
+/* CPUs a container's CPU quota allows: ceil(quota / period) from cgroup v2's cpu.max
+ * ("max 100000" when unlimited) or v1's cfs files; 0 when there is no limit. */
+static int cgroup_cpu_limit(void) {
+    long long quota = -1, period = 0;
+    FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (f) {
+        char q[32] = "";
+        if (fscanf(f, "%31s %lld", q, &period) == 2 && strcmp(q, "max") != 0) quota = strtoll(q, NULL, 10);
+        fclose(f);
+    } else if ((f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "r"))) {
+        if (fscanf(f, "%lld", &quota) != 1) quota = -1;
+        fclose(f);
+        if ((f = fopen("/sys/fs/cgroup/cpu/cpu.cfs_period_us", "r"))) {
+            if (fscanf(f, "%lld", &period) != 1) period = 0;
+            fclose(f);
+        }
+    }
+    if (quota <= 0 || period <= 0) return 0;
+    long long n = (quota + period - 1) / period;
+    return n > 4096 ? 4096 : (int)n;
+}
+
 int dots_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) n = CPU_COUNT(&set);
+    int limit = cgroup_cpu_limit();
+    if (limit > 0 && limit < n) n = limit;
     return n < 1 ? 1 : (int)n;
 }

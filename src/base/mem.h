@@ -18,7 +18,8 @@ double dots_now(void);
 size_t dots_peak_rss(void);
 /* Current resident set size in bytes (VmRSS), 0 if unknown. */
 size_t dots_current_rss(void);
-/* Number of online CPUs (>= 1). */
+/* CPUs this process may use (>= 1): the online ones, narrowed by the affinity mask
+ * (taskset, cpusets) and a cgroup CPU quota (docker --cpus). */
 int dots_cpu_count(void);
 
 #endif

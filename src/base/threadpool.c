@@ -13,16 +13,41 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-enum { SPIN_ITERS = 20000 };
+/* A worker (and pool_run waiting for the last one) spins this long for the next job before it
+ * sleeps on a condition variable: long enough to bridge the gap between the back-to-back GEMVs
+ * of one decode step, short enough that an idle pool costs no CPU (the machine is shared). */
+#define SPIN_SECONDS 100e-6
+enum { SPIN_CHECK_EVERY = 64 };
+
+
+/* The pool whose task this thread is running (NULL outside tasks): a nested pool_run on the same
+ * pool runs inline instead of waiting for itself. */
+static _Thread_local const struct dots_pool *t_running_pool;
+
+/* Spins until (*v == x) == until_equal, for at most SPIN_SECONDS; returns the last value read. */
+static unsigned spin_on(atomic_uint *v, unsigned x, int until_equal) {
+    double until = 0;
+    for (unsigned i = 1;; i++) {
+        unsigned g = atomic_load_explicit(v, memory_order_acquire);
+        if ((g == x) == until_equal) return g;
+        if (i % SPIN_CHECK_EVERY == 0) {
+            double now = dots_now();
+            if (until == 0) until = now + SPIN_SECONDS;
+            else if (now > until) return g;
+        }
+        CPU_RELAX();
+    }
+}
 
 struct dots_pool {
     int n;
     pthread_t *threads;
+    pthread_mutex_t run_mu;   /* held by the one pool_run in progress: callers take turns */
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
     atomic_uint generation;   /* bumped for each job */
     atomic_int next_task;     /* next task index to hand out */
-    atomic_int pending;       /* workers still busy with this job */
+    atomic_uint pending;      /* workers still busy with this job */
     int ntasks;
     dots_task_fn fn;
     void *ctx;
@@ -47,12 +72,7 @@ static void *worker_main(void *arg) {
      * posted before this thread got to run (and pool_run would wait forever) */
     unsigned seen = 0;
     for (;;) {
-        unsigned g;
-        int spins = 0;
-        while ((g = atomic_load_explicit(&p->generation, memory_order_acquire)) == seen && spins < SPIN_ITERS) {
-            CPU_RELAX();
-            spins++;
-        }
+        unsigned g = spin_on(&p->generation, seen, 0);
         if (g == seen) {
             pthread_mutex_lock(&p->mu);
             while ((g = atomic_load(&p->generation)) == seen && !p->quit) pthread_cond_wait(&p->wake, &p->mu);
@@ -61,8 +81,13 @@ static void *worker_main(void *arg) {
             if (quit) return NULL;
         }
         seen = g;
-        if (p->quit) return NULL;
+        pthread_mutex_lock(&p->mu);
+        int quit = p->quit;
+        pthread_mutex_unlock(&p->mu);
+        if (quit) return NULL;
+        t_running_pool = p;
         run_tasks(p, wa.id);
+        t_running_pool = NULL;
         if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->done);
@@ -78,6 +103,7 @@ dots_pool *pool_create(int nthreads, dots_error *e) {
     if (!p) { dots_fail(e, DOTS_E_NOMEM, "out of memory creating the thread pool"); return NULL; }
     p->n = nthreads;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->run_mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->done, NULL);
     atomic_init(&p->generation, 0);
@@ -107,6 +133,7 @@ void pool_destroy(dots_pool *p) {
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
+    pthread_mutex_destroy(&p->run_mu);
     pthread_cond_destroy(&p->wake);
     pthread_cond_destroy(&p->done);
     free(p->threads);
@@ -117,26 +144,29 @@ int pool_threads(const dots_pool *p) { return p ? p->n : 1; }
 
 void pool_run(dots_pool *p, int ntasks, dots_task_fn fn, void *ctx) {
     if (ntasks <= 0) return;
-    if (!p || p->n == 1 || ntasks == 1) {
+    if (!p || p->n == 1 || ntasks == 1 || t_running_pool == p) {
         for (int t = 0; t < ntasks; t++) fn(ctx, t, 0);
         return;
     }
+    pthread_mutex_lock(&p->run_mu);
+    /* the job fields are published by the generation bump (release) under mu */
+    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
     p->ntasks = ntasks;
     atomic_store(&p->next_task, 0);
-    atomic_store(&p->pending, p->n - 1);
-    pthread_mutex_lock(&p->mu);
+    atomic_store(&p->pending, (unsigned)(p->n - 1));
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
+    t_running_pool = p;
     run_tasks(p, 0);
-    /* wait for workers: spin first, then sleep */
-    int spins = 0;
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0 && spins < SPIN_ITERS) { CPU_RELAX(); spins++; }
-    if (atomic_load(&p->pending) != 0) {
+    t_running_pool = NULL;
+    /* wait for the workers: spin briefly, then sleep */
+    if (spin_on(&p->pending, 0, 1) != 0) {
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->done, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
+    pthread_mutex_unlock(&p->run_mu);
 }

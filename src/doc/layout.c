@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "io/json.h"
 #include "doc/strutil.h"
 
 /* Out of memory inside json-c or our buffers during this thread's current
@@ -31,16 +32,8 @@ static void jset(json_object *obj, const char *key, json_object *v) {
 
 /* Parses all of s as JSON (trailing whitespace allowed); NULL if it is not valid. */
 static json_object *parse_whole(const char *s, size_t n) {
-    json_tokener *tok = json_tokener_new_ex(256);
-    if (!tok) { t_oom = 1; return NULL; }
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-    json_object *o = json_tokener_parse_ex(tok, s, (int)n);
-    if (o) {
-        size_t end = json_tokener_get_parse_end(tok);
-        while (end < n && (s[end] == ' ' || s[end] == '\t' || s[end] == '\n' || s[end] == '\r')) end++;
-        if (end != n) { json_object_put(o); o = NULL; }
-    }
-    json_tokener_free(tok);
+    json_object *o = NULL;
+    if (dots_json_parse(s, n, "the model answer", 0, DOTS_JSON_STRICT, &o, NULL) == DOTS_E_NOMEM) t_oom = 1;
     return o;
 }
 

@@ -5,21 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct { unsigned char *p; size_t n, cap; int oom; } membuf;
+#include "base/buf.h"
 
 static void mem_write(png_structp png, png_bytep data, png_size_t n) {
-    membuf *b = png_get_io_ptr(png);
-    if (b->oom) return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 65536;
-        while (cap < b->n + n) cap *= 2;
-        unsigned char *q = realloc(b->p, cap);
-        if (!q) { b->oom = 1; return; }
-        b->p = q; b->cap = cap;
-    }
-    memcpy(b->p + b->n, data, n);
-    b->n += n;
+    dots_buf_addn(png_get_io_ptr(png), data, n); /* failure is sticky: checked after encoding */
 }
 static void mem_flush(png_structp png) { (void)png; }
 
@@ -31,7 +20,7 @@ static void png_err(png_structp png, png_const_charp msg) {
 static void png_warn(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
 /* One encoder for both sinks: f != NULL writes a file, else memory. */
-static dots_status encode(const dots_image *img, FILE *f, membuf *mb, const char *label, dots_error *e) {
+static dots_status encode(const dots_image *img, FILE *f, dots_buf *mb, const char *label, dots_error *e) {
     if (!img || !img->rgb || img->width <= 0 || img->height <= 0)
         return dots_fail(e, DOTS_E_ARG, "%s: cannot write an empty image as PNG", label);
     char msg[256] = "";
@@ -60,11 +49,11 @@ static dots_status encode(const dots_image *img, FILE *f, membuf *mb, const char
 }
 
 dots_status doc_png_encode(const dots_image *img, unsigned char **out, size_t *len, dots_error *e) {
-    membuf mb = {0};
+    dots_buf mb = {0};
     *out = NULL; *len = 0;
     dots_status st = encode(img, NULL, &mb, "in-memory PNG", e);
-    if (st) { free(mb.p); return st; }
-    *out = mb.p; *len = mb.n;
+    if (st) { dots_buf_free(&mb); return st; }
+    *out = (unsigned char *)mb.p; *len = mb.n;
     return DOTS_OK;
 }
 

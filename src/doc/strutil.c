@@ -4,46 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int grow(dstr *s, size_t extra) {
-    if (s->oom) return 0;
-    if (s->n + extra + 1 <= s->cap) return 1;
-    size_t cap = s->cap ? s->cap : 256;
-    while (cap < s->n + extra + 1) cap *= 2;
-    char *p = realloc(s->p, cap);
-    if (!p) { s->oom = 1; return 0; }
-    s->p = p; s->cap = cap;
-    return 1;
-}
-
-void dstr_addn(dstr *s, const char *p, size_t n) {
-    if (!grow(s, n)) return;
-    memcpy(s->p + s->n, p, n);
-    s->n += n;
-    s->p[s->n] = 0;
-}
-void dstr_add(dstr *s, const char *p) { dstr_addn(s, p, strlen(p)); }
-void dstr_addf(dstr *s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (k < 0 || !grow(s, (size_t)k)) return;
-    va_start(ap, fmt);
-    vsnprintf(s->p + s->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    s->n += (size_t)k;
-}
-char *dstr_take(dstr *s) {
-    if (s->oom) { free(s->p); s->p = NULL; s->n = s->cap = 0; return NULL; }
-    if (!s->p && !grow(s, 0)) return NULL;
-    if (!s->p) return NULL;
-    s->p[s->n] = 0;
-    char *r = s->p;
-    s->p = NULL; s->n = s->cap = 0;
-    return r;
-}
-void dstr_free(dstr *s) { free(s->p); s->p = NULL; s->n = s->cap = 0; s->oom = 0; }
-
 /* Decodes one code point; returns its byte length (1 for an invalid byte). */
 static int decode(const unsigned char *s, size_t n, unsigned *cp) {
     unsigned c = s[0];

@@ -3,19 +3,15 @@
 #ifndef DOTS_DOC_STRUTIL_H
 #define DOTS_DOC_STRUTIL_H
 #include <stddef.h>
+#include "base/buf.h"
 
-typedef struct dstr { char *p; size_t n, cap; int oom; } dstr;
-
-void dstr_addn(dstr *s, const char *p, size_t n);
-void dstr_add(dstr *s, const char *p);
-void dstr_addf(dstr *s, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-/* Returns the NUL-terminated buffer (never NULL unless oom) and gives up ownership. */
-char *dstr_take(dstr *s);
-void dstr_free(dstr *s);
+/* The document code's name for the one growable buffer (base/buf.h). */
+typedef dots_buf dstr;
+#define dstr_addn dots_buf_addn
+#define dstr_add dots_buf_add
+#define dstr_addf dots_buf_addf
+#define dstr_take dots_buf_take /* NUL-terminated, owned by the caller; NULL after an out-of-memory */
+#define dstr_free dots_buf_free
 
 /* Byte length of the whitespace character starting at s (n bytes left), 0 if none. */
 int doc_ws_at(const char *s, size_t n);

@@ -1,10 +1,10 @@
 /* Image decoding front door: reads the file, tells PNG from JPEG by magic
  * bytes (never by the name), applies the decoded-pixel limit. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/error.h"
+#include "base/fileio.h"
 #include "base/mem.h"
 #include "image/decode.h"
 
@@ -76,27 +76,10 @@ dots_status dots_image_decode(const void *data, size_t size, const char *label, 
 dots_status dots_image_load(const char *path, const dots_image_limits *limits, dots_image *out, dots_error *e) {
     if (out) { out->width = out->height = 0; out->rgb = NULL; }
     if (!path) return dots_fail(e, DOTS_E_ARG, "no image path given");
-    FILE *f = fopen(path, "rb");
-    if (!f) return dots_fail(e, DOTS_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char *buf = NULL;
-    size_t n = 0, cap = 0;
-    dots_status st = DOTS_OK;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : (1u << 20);
-            unsigned char *nb = realloc(buf, ncap);
-            if (!nb) { st = dots_fail(e, DOTS_E_NOMEM, "%s: out of memory reading the file", path); break; }
-            buf = nb;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f)) st = dots_fail(e, DOTS_E_IO, "%s: read error: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
+    char *buf = NULL;
+    size_t n = 0;
+    /* the compressed file, not the pixels: those have their own limit */
+    dots_status st = read_file(path, (size_t)1 << 32, &buf, &n, e);
     if (st == DOTS_OK) st = dots_image_decode(buf, n, path, limits, out, e);
     free(buf);
     return st;

@@ -8,6 +8,8 @@
 
 #define DOTS_PATCH 14
 #define DOTS_PATCH_DIM (3 * DOTS_PATCH * DOTS_PATCH) /* 588 */
+/* Patches of one preprocessed batch: their floats stay below 2^31 (int offsets in the kernels). */
+#define DOTS_MAX_PATCHES ((1LL << 31) / DOTS_PATCH_DIM)
 
 /* smart_resize(h, w) with factor 28, exactly as transformers' Qwen2VLImageProcessor
  * (which, like it, can land slightly outside [min_pixels, max_pixels] for extreme
@@ -33,7 +35,8 @@ dots_status image_to_patches(const dots_image *imgs, int n, long min_pixels, lon
                              const float std[3], dots_patches *out, dots_error *e);
 void dots_patches_free(dots_patches *p);
 
-/* Number of 14x14 patches an image of width x height becomes after smart_resize. */
+/* Number of 14x14 patches an image of width x height becomes after smart_resize; DOTS_E_LIMIT
+ * above DOTS_MAX_PATCHES (min/max pixels come from the caller, so the product is 64-bit). */
 dots_status image_patch_count(int width, int height, long min_pixels, long max_pixels, int *n_patches,
                               dots_error *e);
 /* table[c][p] = normalized value of 8-bit pixel p in channel c (the processor's float arithmetic). */

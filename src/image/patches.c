@@ -36,7 +36,11 @@ dots_status image_patch_count(int width, int height, long min_pixels, long max_p
     int rh, rw;
     dots_status st = image_smart_resize(height, width, min_pixels, max_pixels, &rh, &rw, e);
     if (st != DOTS_OK) return st;
-    *n_patches = (rh / DOTS_PATCH) * (rw / DOTS_PATCH);
+    long long n = (long long)(rh / DOTS_PATCH) * (rw / DOTS_PATCH);
+    if (n > DOTS_MAX_PATCHES)
+        return dots_fail(e, DOTS_E_LIMIT, "a %dx%d image resized to %dx%d gives %lld patches, above the limit of %lld; "
+                         "lower max_pixels", width, height, rw, rh, n, DOTS_MAX_PATCHES);
+    *n_patches = (int)n;
     return DOTS_OK;
 }
 
@@ -97,7 +101,7 @@ dots_status image_to_patches(const dots_image *imgs, int n, long min_pixels, lon
         out->resized[i][1] = rh;
         total += (long long)(rh / DOTS_PATCH) * (rw / DOTS_PATCH);
     }
-    if (total > (1LL << 31) / DOTS_PATCH_DIM) {
+    if (total > DOTS_MAX_PATCHES) {
         st = dots_fail(e, DOTS_E_LIMIT, "preprocess: %lld patches in one batch is too many", total);
         goto fail;
     }

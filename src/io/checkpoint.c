@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <dirent.h>
 #include "io/gguf.h"
+#include "io/json.h"
 
 static int cmp_ptr_name(const void *a, const void *b) {
     return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
@@ -48,18 +49,20 @@ static int gguf_dir_has(const char *dir) {
 /* Collect unique shard file names from the index's weight_map. */
 static dots_status shard_names(const char *index_path, char ***names, int *n, json_object **keep, dots_error *e) {
     char *text = NULL;
-    dots_status st = read_file(index_path, 64u << 20, &text, NULL, e);
+    size_t len = 0;
+    dots_status st = read_file(index_path, 64u << 20, &text, &len, e);
     if (st) return st;
-    json_object *root = json_tokener_parse(text);
+    json_object *root = NULL, *wm;
+    st = dots_json_parse(text, len, index_path, 0, DOTS_JSON_OBJECT, &root, e);
     free(text);
-    json_object *wm;
-    if (!root || !json_object_is_type(root, json_type_object) || !json_object_object_get_ex(root, "weight_map", &wm) ||
-        !json_object_is_type(wm, json_type_object)) {
-        if (root) json_object_put(root);
+    if (st) return st;
+    if (!json_object_object_get_ex(root, "weight_map", &wm) || !json_object_is_type(wm, json_type_object)) {
+        json_object_put(root);
         return dots_fail(e, DOTS_E_FORMAT, "%s: malformed index: expected a JSON object with a \"weight_map\" object", index_path);
     }
     int cap = 8;
     char **v = calloc((size_t)cap, sizeof *v);
+    if (!v) { json_object_put(root); return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory", index_path); }
     *n = 0;
     json_object_object_foreach(wm, tname, fval) {
         if (!json_object_is_type(fval, json_type_string)) {
@@ -80,7 +83,12 @@ static dots_status shard_names(const char *index_path, char ***names, int *n, js
         int seen = 0;
         for (int i = 0; i < *n; i++) if (strcmp(v[i], fn) == 0) { seen = 1; break; }
         if (seen) continue;
-        if (*n == cap) { cap *= 2; v = realloc(v, (size_t)cap * sizeof *v); }
+        if (*n == cap) {
+            char **nv = realloc(v, (size_t)cap * 2 * sizeof *v);
+            if (!nv) { free(v); json_object_put(root); return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory", index_path); }
+            v = nv;
+            cap *= 2;
+        }
         v[(*n)++] = (char *)fn;
     }
     *names = v;
@@ -100,10 +108,14 @@ dots_status ckpt_open(const char *dir, dots_ckpt **out, dots_error *e) {
         return ckpt_open_gguf(dir, NULL, out, e);
     }
     c->dir = strdup(dir);
+    if (!c->dir) { free(c); return dots_fail(e, DOTS_E_NOMEM, "out of memory"); }
     dots_status st = config_load(dir, &c->config, e);
     if (st) { ckpt_close(c); return st; }
     char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    if (snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir) >= (int)sizeof path) {
+        ckpt_close(c);
+        return dots_fail(e, DOTS_E_ARG, "model folder path is too long (%zu bytes)", strlen(dir));
+    }
     json_object *keep = NULL;
     char **names = NULL;
     int nn = 0;
@@ -124,7 +136,10 @@ dots_status ckpt_open(const char *dir, dots_ckpt **out, dots_error *e) {
     }
     c->shards = calloc((size_t)nn, sizeof *c->shards);
     for (int i = 0; c->shards && i < nn; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= (int)sizeof path) {
+            st = dots_fail(e, DOTS_E_FORMAT, "%s: shard name \"%.64s...\" is too long", dir, names[i]);
+            break;
+        }
         st = st_open(path, &c->shards[i], e);
         if (st) break;
         c->n_shards++;

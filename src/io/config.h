@@ -3,6 +3,7 @@
 #ifndef DOTS_CONFIG_H
 #define DOTS_CONFIG_H
 #include "base/error.h"
+#include "base/fileio.h" /* read_file, used with the config by many callers */
 
 typedef struct dots_vision_config {
     int embed_dim;            /* E */
@@ -60,7 +61,5 @@ dots_status config_load(const char *dir, dots_config *c, dots_error *e);
 dots_status config_parse(const char *path, const char *json, const char *gen_json, const char *pre_json,
                          dots_config *c, dots_error *e);
 
-/* Reads a whole file into a NUL-terminated buffer (free()). Fails if larger than max_bytes. */
-dots_status read_file(const char *path, size_t max_bytes, char **out, size_t *len, dots_error *e);
 
 #endif

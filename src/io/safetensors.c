@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "io/json.h"
 
 static int cmp_tensor_name(const void *a, const void *b) {
     return strcmp(((const st_tensor *)a)->name, ((const st_tensor *)b)->name);
@@ -54,11 +55,11 @@ dots_status st_parse(const void *buf, size_t size, const char *label, st_file **
     *out = NULL;
     const unsigned char *b = buf;
     json_object *root = NULL;
-    json_tokener *tok = NULL;
     st_tensor **by_off = NULL;
     st_file *f = calloc(1, sizeof *f);
     if (!f) return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory", label);
     f->path = strdup(label);
+    if (!f->path) { free(f); return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory", label); }
     if (size < 8) FAIL("%s: not a safetensors file: %zu bytes, too short for the 8-byte header length", label, size);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
@@ -71,18 +72,9 @@ dots_status st_parse(const void *buf, size_t size, const char *label, st_file **
     if (hlen < 2 || b[8] != '{')
         FAIL("%s: header at byte 8 is not a JSON object", label);
     size_t data_start = 8 + (size_t)hlen, data_size = size - data_start;
-    tok = json_tokener_new_ex(64);
-    if (!tok) FAIL("%s: out of memory parsing the header", label);
-    root = json_tokener_parse_ex(tok, (const char *)b + 8, (int)hlen);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    if (!root || jerr != json_tokener_success || !json_object_is_type(root, json_type_object)) {
-        FAIL("%s: malformed JSON header near byte %zu: %s", label, 8 + json_tokener_get_parse_end(tok),
-             jerr == json_tokener_continue ? "unexpected end of header" : json_tokener_error_desc(jerr));
-    }
-    /* Trailing bytes after the JSON object may only be spaces (the format pads with them). */
-    for (size_t i = json_tokener_get_parse_end(tok); i < hlen; i++)
-        if (b[8 + i] != ' ' && b[8 + i] != 0)
-            FAIL("%s: unexpected byte 0x%02x after the JSON header at offset %zu", label, b[8 + i], 8 + i);
+    /* the format pads the header with spaces (some writers with NULs) */
+    if ((st = dots_json_parse((const char *)b + 8, (size_t)hlen, label, 8, DOTS_JSON_OBJECT | DOTS_JSON_NUL_PAD, &root, e)))
+        goto fail;
     int count = 0;
     size_t name_bytes = 0;
     json_object_object_foreach(root, key0, val0) {
@@ -169,13 +161,11 @@ dots_status st_parse(const void *buf, size_t size, const char *label, st_file **
     qsort(f->tensors, (size_t)f->n, sizeof *f->tensors, cmp_tensor_name);
     free(by_off);
     json_object_put(root);
-    json_tokener_free(tok);
     *out = f;
     return DOTS_OK;
 fail:
     free(by_off);
     if (root) json_object_put(root);
-    if (tok) json_tokener_free(tok);
     st_close(f);
     return st;
 }
@@ -245,25 +235,44 @@ dots_status st_writer_add(st_writer *w, const char *name, dots_dtype dt, int ndi
     return DOTS_OK;
 }
 
+/* {"dtype": ..., "shape": [...], "data_offsets": [a, b]} of one item; NULL when out of memory. */
+static json_object *item_json(const w_item *it, size_t off) {
+    json_object *t = json_object_new_object(), *sh = json_object_new_array(), *of = json_object_new_array();
+    int ok = t && sh && of;
+    for (int d = 0; ok && d < it->ndim; d++) ok = json_object_array_add(sh, json_object_new_int64(it->shape[d])) == 0;
+    ok = ok && json_object_array_add(of, json_object_new_int64((int64_t)off)) == 0 &&
+         json_object_array_add(of, json_object_new_int64((int64_t)(off + it->nbytes))) == 0;
+    ok = ok && json_object_object_add(t, "dtype", json_object_new_string(dtype_name(it->dt))) == 0;
+    if (ok && json_object_object_add(t, "shape", sh) == 0) sh = NULL; else ok = 0;
+    if (ok && json_object_object_add(t, "data_offsets", of) == 0) of = NULL; else ok = 0;
+    json_object_put(sh);
+    json_object_put(of);
+    if (!ok) { json_object_put(t); return NULL; }
+    return t;
+}
+
 dots_status st_writer_write(st_writer *w, const char *path, dots_error *e) {
     json_object *root = json_object_new_object();
+    if (!root) return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory writing the header", path);
     size_t off = 0;
     for (int i = 0; i < w->n; i++) {
-        w_item *it = &w->items[i];
-        json_object *t = json_object_new_object(), *sh = json_object_new_array(), *of = json_object_new_array();
-        json_object_object_add(t, "dtype", json_object_new_string(dtype_name(it->dt)));
-        for (int d = 0; d < it->ndim; d++) json_object_array_add(sh, json_object_new_int64(it->shape[d]));
-        json_object_object_add(t, "shape", sh);
-        json_object_array_add(of, json_object_new_int64((int64_t)off));
-        json_object_array_add(of, json_object_new_int64((int64_t)(off + it->nbytes)));
-        json_object_object_add(t, "data_offsets", of);
-        json_object_object_add(root, it->name, t);
-        off += it->nbytes;
+        json_object *t = item_json(&w->items[i], off);
+        if (!t || json_object_object_add(root, w->items[i].name, t) != 0) {
+            json_object_put(t);
+            json_object_put(root);
+            return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory writing the header", path);
+        }
+        off += w->items[i].nbytes;
     }
     const char *hdr = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN);
+    if (!hdr) { json_object_put(root); return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory writing the header", path); }
     size_t hl = strlen(hdr), padded = (hl + 7) / 8 * 8;
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
+    /* a truncated temp name would be some other file, renamed onto the target at the end */
+    if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        json_object_put(root);
+        return dots_fail(e, DOTS_E_ARG, "%s: path too long (%zu bytes) to write next to", path, strlen(path));
+    }
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
         json_object_put(root);

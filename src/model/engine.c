@@ -4,6 +4,7 @@
  * out), splicing into the <|imgpad|> positions, chunked prefill, then
  * token-by-token decoding with streaming, stop reasons and timings. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ const char *dots_stop_reason_name(dots_stop_reason r) {
 
 void dots_engine_close(dots_engine *eng) {
     if (!eng) return;
+    pthread_mutex_destroy(&eng->generate_lock);
     pool_destroy(eng->pool);
     tok_free(eng->tok);
     lm_free(eng->lm);
@@ -49,6 +51,7 @@ dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, do
     if (!opts || !opts->model_dir || !out) return dots_fail(e, DOTS_E_ARG, "dots_engine_open: no model folder given");
     dots_engine *g = dots_calloc(sizeof *g, "the engine", e);
     if (!g) return DOTS_E_NOMEM;
+    pthread_mutex_init(&g->generate_lock, NULL);
     dots_status st;
     char path[4096];
     if ((st = opts->mmproj ? ckpt_open_gguf(opts->model_dir, opts->mmproj, &g->ck, e) : ckpt_open(opts->model_dir, &g->ck, e)))

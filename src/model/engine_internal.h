@@ -2,6 +2,7 @@
  * batch scheduler (gen_request.c, scheduler.c). Not public. */
 #ifndef DOTS_ENGINE_INTERNAL_H
 #define DOTS_ENGINE_INTERNAL_H
+#include <pthread.h>
 #include "base/threadpool.h"
 #include "dotsocr.h"
 #include "image/image.h"
@@ -18,6 +19,7 @@ struct dots_engine {
     dots_tokenizer *tok;
     dots_pool *pool;
     int max_context, prefill_chunk, imgpad_id, vision_batch;
+    pthread_mutex_t generate_lock; /* concurrent generate calls on one engine take turns */
 };
 
 /* The caller's progress/cancel hook (dots_gen_opts.on_progress); cancelled sticks once set. */

@@ -54,8 +54,13 @@ dots_status lm_load(dots_ckpt *ck, dots_lm **out, dots_error *e) {
     if (!lm) return DOTS_E_NOMEM;
     lm->c = *c;
     int D = c->hidden_size, I = c->intermediate_size, V = c->vocab_size, hd = c->head_dim;
-    lm->qdim = c->num_attention_heads * hd;
-    lm->kvdim = c->num_key_value_heads * hd;
+    int64_t qdim = (int64_t)c->num_attention_heads * hd, kvdim = (int64_t)c->num_key_value_heads * hd;
+    if (qdim > INT32_MAX || kvdim > INT32_MAX) { /* config_parse bounds them far lower */
+        dots_free(lm);
+        return dots_fail(e, DOTS_E_MODEL, "config.json: attention width %lld is too large", (long long)qdim);
+    }
+    lm->qdim = (int)qdim;
+    lm->kvdim = (int)kvdim;
     dots_status st = DOTS_OK;
     char nm[256];
     lm->layers = dots_calloc(sizeof *lm->layers * (size_t)(c->num_hidden_layers > 0 ? c->num_hidden_layers : 1),

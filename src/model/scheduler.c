@@ -167,9 +167,9 @@ static dots_status sched_init(sched *S, dots_engine *g, dots_batch_request *reqs
     return DOTS_OK;
 }
 
-dots_status dots_generate_batch(dots_engine *g, dots_batch_request *reqs, int n, const dots_batch_opts *bo,
-                                dots_error *e) {
-    if (!g || n < 0 || (n > 0 && !reqs))
+static dots_status generate_batch_locked(dots_engine *g, dots_batch_request *reqs, int n, const dots_batch_opts *bo,
+                                         dots_error *e) {
+    if (n < 0 || (n > 0 && !reqs))
         return dots_fail(e, DOTS_E_ARG, "dots_generate_batch: needs an engine and n >= 0 requests");
     for (int i = 0; i < n; i++) {
         memset(&reqs[i].result, 0, sizeof reqs[i].result);
@@ -204,4 +204,14 @@ dots_status dots_generate_batch(dots_engine *g, dots_batch_request *reqs, int n,
     }
     sched_free(&S);
     return DOTS_OK;
+}
+
+/* One scheduler run per engine at a time: concurrent callers take turns. */
+dots_status dots_generate_batch(dots_engine *g, dots_batch_request *reqs, int n, const dots_batch_opts *bo,
+                                dots_error *e) {
+    if (!g) return dots_fail(e, DOTS_E_ARG, "dots_generate_batch: needs an engine and n >= 0 requests");
+    pthread_mutex_lock(&g->generate_lock);
+    dots_status st = generate_batch_locked(g, reqs, n, bo, e);
+    pthread_mutex_unlock(&g->generate_lock);
+    return st;
 }

@@ -186,7 +186,7 @@ dots_status bpe_word(dots_tokenizer *t, const unsigned char *w, size_t n, int **
     if (!strmap_put(&c->map, c->keys + c->keys_len, n, (int)c->ids_len)) return DOTS_OK; /* cache is optional */
     c->keys_len += n;
     c->ids[c->ids_len++] = (int)cnt;
-    memcpy(c->ids + c->ids_len, *out + before, cnt * sizeof(int));
+    if (cnt) memcpy(c->ids + c->ids_len, *out + before, cnt * sizeof(int)); /* *out may still be NULL */
     c->ids_len += cnt;
     return DOTS_OK;
 }

@@ -2,6 +2,7 @@
 #ifndef DOTS_TOK_INTERNAL_H
 #define DOTS_TOK_INTERNAL_H
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -59,11 +60,17 @@ struct dots_tokenizer {
     pcre2_code *re;              /* split regex (NULL: no split) */
     pcre2_match_data *md;
     int jit;
+    /* Encoding fills the match data, the cache and the scratch below: one tok_encode at a time
+     * (decode and the streams only read the tables). */
+    pthread_mutex_t encode_lock;
     bpe_cache cache;
     /* scratch for BPE */
     int *sym, *rk, *nid, *prv, *nxt; size_t scratch_cap;
     uint64_t *heap; size_t heap_cap;
 };
+
+/* An empty tokenizer with its lock set up (tokenizer.c): every loader starts from this. */
+dots_tokenizer *tok_new(const char *label, dots_error *e);
 
 /* Loading (tok_load.c). */
 dots_status tok_load_json(dots_tokenizer *t, const char *path, const char *json, size_t len, dots_error *e);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#include "base/buf.h"
+#include "io/json.h"
 #include "text/tok_internal.h"
 #include "text/unicode_tables.h"
 #include "text/utf8.h"
@@ -141,37 +143,18 @@ static dots_status load_normalizer(dots_tokenizer *t, json_object *n, const char
 }
 
 /* Appends the ranges of a class body as PCRE2 syntax. */
-static int append(char **buf, size_t *n, size_t *cap, const char *s, size_t len) {
-    if (*n + len + 1 > *cap) {
-        size_t nc = (*n + len + 1) * 2;
-        char *nb = realloc(*buf, nc);
-        if (!nb) return 0;
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *n, s, len);
-    *n += len;
-    (*buf)[*n] = 0;
-    return 1;
-}
-
-static int append_ranges(char **buf, size_t *n, size_t *cap, const uint32_t (*r)[2], size_t count) {
-    char tmp[48];
+static void append_ranges(dots_buf *b, const uint32_t (*r)[2], size_t count) {
     for (size_t i = 0; i < count; i++) {
-        int k = r[i][0] == r[i][1] ? snprintf(tmp, sizeof tmp, "\\x{%X}", r[i][0])
-                                   : snprintf(tmp, sizeof tmp, "\\x{%X}-\\x{%X}", r[i][0], r[i][1]);
-        if (!append(buf, n, cap, tmp, (size_t)k)) return 0;
+        if (r[i][0] == r[i][1]) dots_buf_addf(b, "\\x{%X}", r[i][0]);
+        else dots_buf_addf(b, "\\x{%X}-\\x{%X}", r[i][0], r[i][1]);
     }
-    return 1;
 }
 
 /* Rewrites \p{L}, \p{N} (\pL, \pN) and \s, \S into explicit Unicode 16 ranges (Oniguruma's tables,
  * which tokenizers uses), so the result does not depend on the PCRE2 build's Unicode version. */
 static dots_status rewrite_pattern(dots_tokenizer *t, const char *p, char **out, dots_error *e) {
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int in_class = 0, class_start = 0;
-    if (!append(&buf, &n, &cap, "", 0)) goto nomem;
+    dots_buf b = {0};
+    int in_class = 0;
     for (size_t i = 0; p[i];) {
         if (p[i] == '\\' && p[i + 1]) {
             char c = p[i + 1];
@@ -192,40 +175,35 @@ static dots_status rewrite_pattern(dots_tokenizer *t, const char *p, char **out,
             }
             if (r) {
                 if (in_class && neg) {
-                    free(buf);
+                    dots_buf_free(&b);
                     return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: pre_tokenizer Split pattern: a negated class (\\%c) inside [...] is not supported", t->path, c);
                 }
-                if (!in_class && !append(&buf, &n, &cap, neg ? "[^" : "[", neg ? 2 : 1)) goto nomem;
-                if (!append_ranges(&buf, &n, &cap, r, cnt)) goto nomem;
-                if (!in_class && !append(&buf, &n, &cap, "]", 1)) goto nomem;
-            } else if (!append(&buf, &n, &cap, p + i, 2)) goto nomem;
+                if (!in_class) dots_buf_add(&b, neg ? "[^" : "[");
+                append_ranges(&b, r, cnt);
+                if (!in_class) dots_buf_add(&b, "]");
+            } else dots_buf_addn(&b, p + i, 2);
             i += skip;
-            class_start = 0;
             continue;
         }
         if (!in_class && p[i] == '[') {
             in_class = 1;
-            class_start = 1;
-            if (!append(&buf, &n, &cap, p + i, 1)) goto nomem;
+            dots_buf_addn(&b, p + i, 1);
             i++;
-            if (p[i] == '^') { if (!append(&buf, &n, &cap, p + i, 1)) goto nomem; i++; }
-            if (p[i] == ']') { if (!append(&buf, &n, &cap, p + i, 1)) goto nomem; i++; } /* literal ] */
+            if (p[i] == '^') dots_buf_addn(&b, p + i++, 1);
+            if (p[i] == ']') dots_buf_addn(&b, p + i++, 1); /* literal ] */
             continue;
         }
         if (in_class && p[i] == '[') {
-            free(buf);
+            dots_buf_free(&b);
             return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: pre_tokenizer Split pattern: nested character classes are not supported", t->path);
         }
         if (in_class && p[i] == ']') in_class = 0;
-        (void)class_start;
-        if (!append(&buf, &n, &cap, p + i, 1)) goto nomem;
+        dots_buf_addn(&b, p + i, 1);
         i++;
     }
-    *out = buf;
+    *out = dots_buf_take(&b);
+    if (!*out) return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory compiling the split pattern", t->path);
     return DOTS_OK;
-nomem:
-    free(buf);
-    return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory compiling the split pattern", t->path);
 }
 
 static dots_status compile_split(dots_tokenizer *t, const char *pattern, size_t plen, int literal, dots_error *e) {
@@ -567,24 +545,9 @@ static dots_status load_model(dots_tokenizer *t, json_object *m, dots_error *e) 
 dots_status tok_load_json(dots_tokenizer *t, const char *path, const char *json, size_t len, dots_error *e) {
     snprintf(t->path, sizeof t->path, "%s", path);
     for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
-    if (len > INT32_MAX) return dots_fail(e, DOTS_E_LIMIT, "%s: larger than 2 GiB", path);
-    json_tokener *tk = json_tokener_new_ex(64);
-    if (!tk) return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory parsing JSON", path);
-    json_object *root = json_tokener_parse_ex(tk, json, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tk);
-    if (!root || jerr != json_tokener_success || json_tokener_get_parse_end(tk) < len) {
-        size_t end = json_tokener_get_parse_end(tk);
-        while (root && end < len && (json[end] == ' ' || json[end] == '\n' || json[end] == '\r' || json[end] == '\t')) end++;
-        if (!root || jerr != json_tokener_success || end < len) {
-            dots_status st = dots_fail(e, DOTS_E_FORMAT, "%s: malformed JSON near byte %zu: %s", path, json_tokener_get_parse_end(tk),
-                                       root && jerr == json_tokener_success ? "trailing data" : json_tokener_error_desc(jerr));
-            if (root) json_object_put(root);
-            json_tokener_free(tk);
-            return st;
-        }
-    }
-    json_tokener_free(tk);
-    dots_status st = DOTS_OK;
+    json_object *root = NULL;
+    dots_status st = dots_json_parse(json, len, path, 0, 0, &root, e);
+    if (st) return st;
     if (!json_object_is_type(root, json_type_object)) st = dots_fail(e, DOTS_E_FORMAT, "%s: the top level is not a JSON object", path);
     if (!st) st = load_normalizer(t, field(root, "normalizer"), "normalizer", e);
     if (!st) st = load_pre_tokenizer(t, field(root, "pre_tokenizer"), e);

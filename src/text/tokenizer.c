@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
-#include "io/config.h"
+#include "base/fileio.h"
 #include "text/tok_internal.h"
 #include "text/utf8.h"
 
@@ -22,16 +22,28 @@ dots_status tok_load(const char *path, dots_tokenizer **out, dots_error *e) {
 
 dots_status tok_load_mem(const char *label, const char *json, size_t len, dots_tokenizer **out, dots_error *e) {
     *out = NULL;
-    dots_tokenizer *t = calloc(1, sizeof *t);
-    if (!t) return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory", label);
+    dots_tokenizer *t = tok_new(label, e);
+    if (!t) return DOTS_E_NOMEM;
     dots_status st = tok_load_json(t, label, json, len, e);
     if (st) { tok_free(t); return st; }
     *out = t;
     return DOTS_OK;
 }
 
+dots_tokenizer *tok_new(const char *label, dots_error *e) {
+    dots_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) { dots_fail(e, DOTS_E_NOMEM, "%s: out of memory", label); return NULL; }
+    if (pthread_mutex_init(&t->encode_lock, NULL) != 0) {
+        free(t);
+        dots_fail(e, DOTS_E_NOMEM, "%s: cannot create the tokenizer's lock", label);
+        return NULL;
+    }
+    return t;
+}
+
 void tok_free(dots_tokenizer *t) {
     if (!t) return;
+    pthread_mutex_destroy(&t->encode_lock);
     free(t->off); free(t->len); free(t->arena); free(t->special);
     strmap_free(&t->vocab);
     free(t->vocab_keys);
@@ -187,7 +199,16 @@ static dots_status encode_piece(dots_tokenizer *t, const unsigned char *s, size_
     return st;
 }
 
+static dots_status encode_locked(dots_tokenizer *t, const char *text, size_t len, int **ids, size_t *n, dots_error *e);
+
 dots_status tok_encode(dots_tokenizer *t, const char *text, size_t len, int **ids, size_t *n, dots_error *e) {
+    pthread_mutex_lock(&t->encode_lock);
+    dots_status st = encode_locked(t, text, len, ids, n, e);
+    pthread_mutex_unlock(&t->encode_lock);
+    return st;
+}
+
+static dots_status encode_locked(dots_tokenizer *t, const char *text, size_t len, int **ids, size_t *n, dots_error *e) {
     *ids = NULL;
     *n = 0;
     const unsigned char *s = (const unsigned char *)text;

@@ -22,8 +22,8 @@ void tok_free(dots_tokenizer *t);
  * the rest is NFC-normalized, split and BPE-encoded. *ids is malloc'd (never NULL on success).
  * Invalid UTF-8 (overlongs, surrogates, > U+10FFFF, truncated sequences) is rejected with DOTS_E_ARG
  * naming the byte offset; tok_utf8_sanitize first gives what Python's
- * bytes.decode('utf-8', 'replace') gives. Not thread-safe: it fills a per-tokenizer BPE cache, so
- * use one tokenizer per thread (decode and the streams are read-only and may share one). */
+ * bytes.decode('utf-8', 'replace') gives. Thread-safe: concurrent calls on one tokenizer take
+ * turns (it fills a per-tokenizer BPE cache); decode and the streams only read and run in parallel. */
 dots_status tok_encode(dots_tokenizer *t, const char *text, size_t len, int **ids, size_t *n, dots_error *e);
 /* Replaces each maximal invalid UTF-8 subpart with U+FFFD (malloc'd, NUL-terminated). */
 dots_status tok_utf8_sanitize(const char *text, size_t len, char **out, size_t *out_len, dots_error *e);

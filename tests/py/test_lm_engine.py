@@ -50,10 +50,10 @@ def check(cond, msg):
         failures.append(msg)
 
 
-def make_images(d):
-    rng = np.random.default_rng(0)
+def make_images(d, sizes=((56, 84), (112, 56)), seed=0):
+    rng = np.random.default_rng(seed)
     paths, arrays = [], []
-    for i, (h, w) in enumerate([(56, 84), (112, 56)]):
+    for i, (h, w) in enumerate(sizes):
         a = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         p = os.path.join(d, f"img{i}.png")
         Image.fromarray(a).save(p)
