@@ -4,9 +4,10 @@
  *    transposes), and an 8x8 outer-product kernel runs over them: 16 q-register
  *    accumulators, A read 4 k at a time per row (8 registers) and used by lane,
  *    2 B loads per k: per 4 k, 8 + 8 loads for 64 FMLAs (4 flops x 2 each).
- *  - Tiles (small M, GEMV): 4 activation rows x 4 weight rows of 4-lane
- *    accumulators along K, weights read in place; one or two rows (decode) run
- *    two banks of accumulators so 8 FMLA chains are in flight, not 4. */
+ *  - Tiles (small M, GEMV): 2 activation rows x 4 weight rows of 4-lane
+ *    accumulators along K, weights read in place, two banks of accumulators so
+ *    8 FMLA chains are in flight (the 3-4 row instances are kept but unused:
+ *    their one-bank order would make a row's bits depend on M). */
 #include <arm_neon.h>
 #include "kernels/kern_impl.h"
 #include "kernels/vec_neon.h"
@@ -190,7 +191,9 @@ void kops_fill_neon(kern_ops *o) {
     o->tile[DT_F32] = tile_f32; o->act[DT_F32] = ACT_F32;
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
-    for (int i = 0; i < 3; i++) o->mr[i] = o->nr[i] = 4;
+    /* mr 2: the two-bank order of MRc <= 2 for every small M, so a row's bits do not
+     * depend on M (kernels.h: row exactness); 4 rows would need 32 accumulators */
+    for (int i = 0; i < 3; i++) { o->mr[i] = 2; o->nr[i] = 4; }
     o->pk_pack = pk_pack; o->pk_kernel = pk_kernel;
     o->pk_mr = PMR; o->pk_nr = PNR; o->pk_min_m = PK_MIN_M;
     kops_fill_attn_neon(o);
