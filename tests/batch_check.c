@@ -166,6 +166,9 @@ static void exact(const char *dir) {
     memset(rs, 0, sizeof rs);
     int sizes[5][2] = {{112, 84}, {56, 56}, {168, 112}, {84, 140}, {56, 112}};
     int max_new[5] = {40, 6, 24, 33, 16};
+    /* DOTS_BATCH_QUICK (the scalar-level run of tests/batch.cmake): shorter answers, two batch sizes */
+    int quick = getenv("DOTS_BATCH_QUICK") != NULL;
+    for (int i = 0; quick && i < 5; i++) max_new[i] = (max_new[i] + 2) / 3;
     const char *prompts[5] = {"Read the text in the image.", "OCR.", "Describe the layout of this page in detail.",
                               "Text?", "Parse the table."};
     for (int i = 0; i < 5; i++) {
@@ -185,7 +188,7 @@ static void exact(const char *dir) {
     run_alone(eng, rs, 5, alone, ta);
     compare_batch(eng, rs, 5, alone, ta, 8, 0, NULL, "batch 8");
     compare_batch(eng, rs, 5, alone, ta, 3, 0, NULL, "batch 3 (requests join as others leave)");
-    compare_batch(eng, rs, 5, alone, ta, 2, 0, NULL, "batch 2");
+    if (!quick) compare_batch(eng, rs, 5, alone, ta, 2, 0, NULL, "batch 2");
 
     /* KV budget: the reservations of prompt + max_new_tokens */
     size_t per = dots_engine_kv_bytes_per_token(eng);
@@ -197,7 +200,7 @@ static void exact(const char *dir) {
     }
     long long budget = 2 * big; /* two of the largest fit; not all five */
     printf("KV reservations %lld..%lld bytes, budget %lld\n", small, big, budget);
-    compare_batch(eng, rs, 5, alone, ta, 8, budget, need, "batch 8 under a KV budget");
+    if (!quick) compare_batch(eng, rs, 5, alone, ta, 8, budget, need, "batch 8 under a KV budget");
     /* one request that can never fit is refused with a clear error; the others run */
     {
         dots_batch_request br[2];

@@ -62,13 +62,17 @@ GEMM_TILE_BY_MR(tile_bf16w, DT_BF16)
 /* ---- GEMV (one activation row): 4 weight rows, each its own DRAM stream ---- */
 #define GEMV_PF 1024 /* prefetch distance along each weight row, in elements */
 
-/* C[0, j] (= or +=) sum_k A[k] W[j, k] (+ bias[j]), j < nr <= 4; two accumulators
- * per row hide the FMA latency. */
+/* C[0, j] (= or +=) sum_k A[k] W[j, k] (+ bias[j]), j < nr <= 4. Row-exact with
+ * tile_T (kernels.h: k_linear_row_exact_rows): one 8-lane accumulator per weight
+ * row fed in k order, the same K tail, hsum8, bias and accumulate, so a decode
+ * row gets the bits it would get in a batch of up to PK_MIN_M - 1 rows. The loop
+ * takes 16 k per step (2 dependent FMAs per row, 4 rows in flight): still far
+ * more FMA rate than the DRAM stream needs. */
 AINL void gemv4_T(const dots_dtype dt, const float *A, const void *W, size_t ldw, int nr, int kc, float *C,
                   int accumulate, const float *bias) {
     size_t w0 = 0, w1 = (size_t)(nr > 1) * ldw, w2 = (size_t)(nr > 2) * 2 * ldw, w3 = (size_t)(nr > 3) * 3 * ldw;
     size_t es = dt == DT_F32 ? 4 : 2;
-    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, d0 = c0, d1 = c0, d2 = c0, d3 = c0;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
     int k = 0;
     for (; k + 16 <= kc; k += 16) {
         const char *wb = (const char *)W;
@@ -77,13 +81,18 @@ AINL void gemv4_T(const dots_dtype dt, const float *A, const void *W, size_t ldw
         _mm_prefetch(wb + (w2 + k + GEMV_PF) * es, _MM_HINT_T0);
         _mm_prefetch(wb + (w3 + k + GEMV_PF) * es, _MM_HINT_T0);
         __m256 a0 = _mm256_loadu_ps(A + k), a1 = _mm256_loadu_ps(A + k + 8);
-        c0 = _mm256_fmadd_ps(a0, load8_w(W, dt, w0 + k), c0); d0 = _mm256_fmadd_ps(a1, load8_w(W, dt, w0 + k + 8), d0);
-        c1 = _mm256_fmadd_ps(a0, load8_w(W, dt, w1 + k), c1); d1 = _mm256_fmadd_ps(a1, load8_w(W, dt, w1 + k + 8), d1);
-        c2 = _mm256_fmadd_ps(a0, load8_w(W, dt, w2 + k), c2); d2 = _mm256_fmadd_ps(a1, load8_w(W, dt, w2 + k + 8), d2);
-        c3 = _mm256_fmadd_ps(a0, load8_w(W, dt, w3 + k), c3); d3 = _mm256_fmadd_ps(a1, load8_w(W, dt, w3 + k + 8), d3);
+        c0 = _mm256_fmadd_ps(a0, load8_w(W, dt, w0 + k), c0); c1 = _mm256_fmadd_ps(a0, load8_w(W, dt, w1 + k), c1);
+        c2 = _mm256_fmadd_ps(a0, load8_w(W, dt, w2 + k), c2); c3 = _mm256_fmadd_ps(a0, load8_w(W, dt, w3 + k), c3);
+        c0 = _mm256_fmadd_ps(a1, load8_w(W, dt, w0 + k + 8), c0); c1 = _mm256_fmadd_ps(a1, load8_w(W, dt, w1 + k + 8), c1);
+        c2 = _mm256_fmadd_ps(a1, load8_w(W, dt, w2 + k + 8), c2); c3 = _mm256_fmadd_ps(a1, load8_w(W, dt, w3 + k + 8), c3);
     }
-    float s[4] = {hsum8(_mm256_add_ps(c0, d0)), hsum8(_mm256_add_ps(c1, d1)), hsum8(_mm256_add_ps(c2, d2)),
-                  hsum8(_mm256_add_ps(c3, d3))};
+    if (k + 8 <= kc) { /* the tile's last full 8 */
+        __m256 a0 = _mm256_loadu_ps(A + k);
+        c0 = _mm256_fmadd_ps(a0, load8_w(W, dt, w0 + k), c0); c1 = _mm256_fmadd_ps(a0, load8_w(W, dt, w1 + k), c1);
+        c2 = _mm256_fmadd_ps(a0, load8_w(W, dt, w2 + k), c2); c3 = _mm256_fmadd_ps(a0, load8_w(W, dt, w3 + k), c3);
+        k += 8;
+    }
+    float s[4] = {hsum8(c0), hsum8(c1), hsum8(c2), hsum8(c3)};
     size_t wo[4] = {w0, w1, w2, w3};
     for (int j = 0; j < nr; j++) {
         for (int kk = k; kk < kc; kk++) s[j] += A[kk] * kern_w_at(W, dt, wo[j] + kk); /* K tail */

@@ -85,45 +85,10 @@ BF16_FN void tile_bf16(const void *A, size_t lda, int mr, const void *W, size_t 
     else tile_T(4, A, lda, mr, W, ldw, nr, kc, C, ldc, accumulate, bias);
 }
 
-/* GEMV (one activation row, nr <= 4 weight rows, the 4-stream path of
- * linear.c): BFDOT along K, two banks of 4 accumulators; per 16 k: 2 + 8
- * loads, 8 BFDOTs. Lanes hold pair sums, added across lanes at the end. */
-BF16_FN void gemv_bf16(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C,
-                       size_t ldc, int accumulate, const float *bias) {
-    (void)lda; (void)mr; (void)ldc; /* mr == 1 */
-    const bf16_t *a = A, *w[4];
-    UNROLL
-    for (int j = 0; j < 4; j++) w[j] = (const bf16_t *)W + (j < nr ? (size_t)j * ldw : 0);
-    float32x4_t c0[4], c1[4];
-    UNROLL
-    for (int j = 0; j < 4; j++) c0[j] = c1[j] = vdupq_n_f32(0);
-    int k = 0;
-    for (; k + 16 <= kc; k += 16) {
-        bfloat16x8_t a0 = vreinterpretq_bf16_u16(vld1q_u16(a + k)), a1 = vreinterpretq_bf16_u16(vld1q_u16(a + k + 8));
-        UNROLL
-        for (int j = 0; j < 4; j++) {
-            c0[j] = vbfdotq_f32(c0[j], vreinterpretq_bf16_u16(vld1q_u16(w[j] + k)), a0);
-            c1[j] = vbfdotq_f32(c1[j], vreinterpretq_bf16_u16(vld1q_u16(w[j] + k + 8)), a1);
-        }
-    }
-    for (; k + 8 <= kc; k += 8) {
-        bfloat16x8_t a0 = vreinterpretq_bf16_u16(vld1q_u16(a + k));
-        UNROLL
-        for (int j = 0; j < 4; j++) c0[j] = vbfdotq_f32(c0[j], vreinterpretq_bf16_u16(vld1q_u16(w[j] + k)), a0);
-    }
-    float t[4];
-    UNROLL
-    for (int j = 0; j < 4; j++) t[j] = vaddvq_f32(vaddq_f32(c0[j], c1[j]));
-    for (int j = 0; j < nr; j++) {
-        float s = t[j];
-        for (int kk = k; kk < kc; kk++) s += bf16_to_f32(a[kk]) * bf16_to_f32(w[j][kk]); /* K tail */
-        if (bias) s += bias[j];
-        C[j] = accumulate ? C[j] + s : s;
-    }
-}
-
 void kops_fill_neon_bf16(kern_ops *o) {
-    o->gemv4[DT_BF16] = gemv_bf16;
+    /* no BFDOT GEMV: it sums in another order than BFMMLA, so M = 1 runs this tile
+     * like every other M (kernels.h: row exactness) */
+    o->gemv4[DT_BF16] = NULL;
     o->tile[DT_BF16] = tile_bf16;
     o->act[DT_BF16] = ACT_BF16;
     o->mr[DT_BF16] = MR_BF;

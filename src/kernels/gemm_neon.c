@@ -4,45 +4,44 @@
  *    transposes), and an 8x8 outer-product kernel runs over them: 16 q-register
  *    accumulators, A read 4 k at a time per row (8 registers) and used by lane,
  *    2 B loads per k: per 4 k, 8 + 8 loads for 64 FMLAs (4 flops x 2 each).
- *  - Tiles (small M, GEMV): 4 activation rows x 4 weight rows of 4-lane
- *    accumulators along K, weights read in place; one or two rows (decode) run
- *    two banks of accumulators so 8 FMLA chains are in flight, not 4. */
+ *  - Tiles (small M, GEMV): 2 activation rows x 4 weight rows of 4-lane
+ *    accumulators along K in two banks, weights read in place: 8 FMLA chains
+ *    in flight for GEMV, and one summation order for every M < PK_MIN_M (a 4-row
+ *    tile would need 32 accumulators for that order). */
 #include <arm_neon.h>
 #include "kernels/kern_impl.h"
 #include "kernels/vec_neon.h"
 
 #define load4_w load4_dt_neon
 
+/* MRc (1 or 2) and dt are compile-time constants in each instance. Two banks of
+ * accumulators (k % 8 < 4, k % 8 >= 4) keep 8 FMLA chains going; the same order
+ * for both MRc, so a row's bits do not depend on M (kernels.h). */
 AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda, const void *W, size_t ldw, int nr,
                  int kc, float *C, size_t ldc, int accumulate, const float *bias) {
     size_t wo[4];
     UNROLL
     for (int j = 0; j < 4; j++) wo[j] = (size_t)(j < nr ? j : 0) * ldw; /* missing rows repeat row 0 */
-    float32x4_t c[4][4], c2[2][4];
-    UNROLL
-    for (int i = 0; i < MRc; i++)
-        UNROLL
-        for (int j = 0; j < 4; j++) c[i][j] = vdupq_n_f32(0);
+    float32x4_t c[2][4], c2[2][4];
     UNROLL
     for (int i = 0; i < 2; i++)
         UNROLL
-        for (int j = 0; j < 4; j++) c2[i][j] = vdupq_n_f32(0);
+        for (int j = 0; j < 4; j++) c[i][j] = c2[i][j] = vdupq_n_f32(0);
     int k = 0;
-    if (MRc <= 2) /* GEMV-like: loads dominate, keep 8 accumulation chains going */
-        for (; k + 8 <= kc; k += 8) {
-            float32x4_t b[4], b2[4];
+    for (; k + 8 <= kc; k += 8) {
+        float32x4_t b[4], b2[4];
+        UNROLL
+        for (int j = 0; j < 4; j++) load8_dt_neon(W, dt, wo[j] + k, &b[j], &b2[j]);
+        UNROLL
+        for (int i = 0; i < MRc; i++) {
+            float32x4_t av = vld1q_f32(A + i * lda + k), av2 = vld1q_f32(A + i * lda + k + 4);
             UNROLL
-            for (int j = 0; j < 4; j++) load8_dt_neon(W, dt, wo[j] + k, &b[j], &b2[j]);
-            UNROLL
-            for (int i = 0; i < MRc; i++) {
-                float32x4_t av = vld1q_f32(A + i * lda + k), av2 = vld1q_f32(A + i * lda + k + 4);
-                UNROLL
-                for (int j = 0; j < 4; j++) {
-                    c[i][j] = vfmaq_f32(c[i][j], av, b[j]);
-                    c2[i][j] = vfmaq_f32(c2[i][j], av2, b2[j]);
-                }
+            for (int j = 0; j < 4; j++) {
+                c[i][j] = vfmaq_f32(c[i][j], av, b[j]);
+                c2[i][j] = vfmaq_f32(c2[i][j], av2, b2[j]);
             }
         }
+    }
     for (; k + 4 <= kc; k += 4) {
         float32x4_t b[4];
         UNROLL
@@ -56,11 +55,11 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
     }
     /* sums across lanes with constant indices first: a runtime index into c[][]
      * would keep the accumulators in memory for the whole loop */
-    float t[4][4];
+    float t[2][4];
     UNROLL
     for (int i = 0; i < MRc; i++)
         UNROLL
-        for (int j = 0; j < 4; j++) t[i][j] = vaddvq_f32(i < 2 ? vaddq_f32(c[i][j], c2[i][j]) : c[i][j]);
+        for (int j = 0; j < 4; j++) t[i][j] = vaddvq_f32(vaddq_f32(c[i][j], c2[i][j]));
     for (int i = 0; i < MRc; i++)
         for (int j = 0; j < nr; j++) {
             float s = t[i][j];
@@ -70,9 +69,15 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
         }
 }
 
-GEMM_TILE_BY_MR(tile_f32, DT_F32)
-GEMM_TILE_BY_MR(tile_f16, DT_F16)
-GEMM_TILE_BY_MR(tile_bf16w, DT_BF16)
+#define TILE_FN(name, dt) \
+    static void name(const void *A, size_t lda, int mr, const void *W, size_t ldw, int nr, int kc, float *C, \
+                     size_t ldc, int acc, const float *bias) { \
+        if (mr == 1) tile_T(1, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); \
+        else tile_T(2, dt, A, lda, W, ldw, nr, kc, C, ldc, acc, bias); \
+    }
+TILE_FN(tile_f32, DT_F32)
+TILE_FN(tile_f16, DT_F16)
+TILE_FN(tile_bf16w, DT_BF16)
 
 /* ---- packed path ---- */
 #define PMR 8
@@ -190,7 +195,8 @@ void kops_fill_neon(kern_ops *o) {
     o->tile[DT_F32] = tile_f32; o->act[DT_F32] = ACT_F32;
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
-    for (int i = 0; i < 3; i++) o->mr[i] = o->nr[i] = 4;
+    /* mr 2: see the tile (kernels.h: row exactness) */
+    for (int i = 0; i < 3; i++) { o->mr[i] = 2; o->nr[i] = 4; }
     o->pk_pack = pk_pack; o->pk_kernel = pk_kernel;
     o->pk_mr = PMR; o->pk_nr = PNR; o->pk_min_m = PK_MIN_M;
     kops_fill_attn_neon(o);

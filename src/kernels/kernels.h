@@ -8,6 +8,17 @@
  *  - attention in DT_F32 precision: all f32. In DT_BF16 precision: q, k, v and the
  *    softmax probabilities are rounded to bf16 before the products, the online
  *    softmax itself (max, exp, sums, rescaling) is f32.
+ * Row exactness (k_linear, k_linear_multi): y row m depends only on x row m,
+ * W, bias, K and on which of two M classes the call falls in -- never on the
+ * other rows, on m's place in the call, on N blocking or on the thread count.
+ * Class 1 is M in [1, R], R = k_linear_row_exact_rows(wdt) (decode GEMV and the
+ * small-M tiles, one reduction order); class 2 is M > R (the packed kernel,
+ * another order). So a row gives the same bits alone (M = 1) and batched with
+ * up to R - 1 others, and a prefill chunk of more than R rows the same bits
+ * whatever other chunks of more than R rows share its call. R per level:
+ * scalar: unlimited (INT_MAX); avx2, avx512, neon: 15 (PK_MIN_M - 1), with any
+ * weight dtype; avx512bf16 and neonbf16: unlimited for BF16 weights (one bf16
+ * tile serves every M), 15 for F32/F16.
  * All matrices are row-major; "NT" means C[m,n] = sum_k A[m,k] * B[n,k], which
  * is how Hugging Face stores Linear weights ([out, in]), so weights are used
  * straight from the memory map. */
@@ -49,6 +60,9 @@ int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_
  * part gives the same result as k_linear. At most 4 parts; same returns as k_linear. */
 /* 1 if k_linear takes weights (or biases) of this dtype: a -1 from it is then out of memory. */
 int k_linear_supports(dots_dtype t);
+/* R of the row-exactness contract above for weights of dtype wdt on the active
+ * level (INT_MAX: every M is one class); 0 for a dtype k_linear does not take. */
+int k_linear_row_exact_rows(dots_dtype wdt);
 typedef struct dots_lin_part { const void *W; const void *bias; float *y; int N; } dots_lin_part;
 int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                    const dots_lin_part *parts, int n_parts);

@@ -8,6 +8,7 @@
  * and a register-blocked outer-product kernel runs over it. With one A row
  * (decode GEMV) the work is bound by reading W once: see gemv_task. Scratch
  * is per thread and kept between calls (scratch.c): no allocation per call. */
+#include <limits.h>
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/kern_impl.h"
@@ -40,10 +41,14 @@ static void gemv_task(const lin_job *j, int n0, int n1) {
         const char *a = j->A + (size_t)k0 * j->asz;
         for (int r = 0; r < q; r++) {
             int n = n0 + r;
-            float c[4];
-            for (int s = 0; s < 4; s++) c[s] = k0 > 0 ? j->y[n + s * q] : 0;
-            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, 1, NULL);
-            for (int s = 0; s < 4; s++) j->y[n + s * q] = c[s] + (last && j->bias ? j->bias[n + s * q] : 0);
+            float c[4], b[4]; /* the 4 outputs and biases, gathered so the tile adds them as it does for M > 1 */
+            for (int s = 0; s < 4; s++) {
+                c[s] = k0 > 0 ? j->y[n + s * q] : 0;
+                b[s] = j->bias ? j->bias[n + s * q] : 0;
+            }
+            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, k0 > 0,
+                    last && j->bias ? b : NULL);
+            for (int s = 0; s < 4; s++) j->y[n + s * q] = c[s];
         }
         for (int n = n0 + 4 * q; n < n1; n += nr) { /* rows left over */
             int w = n1 - n < nr ? n1 - n : nr;
@@ -239,6 +244,15 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
 }
 
 int k_linear_supports(dots_dtype t) { return t == DT_F32 || t == DT_F16 || t == DT_BF16; }
+
+/* The unpacked tiles serve M < pk_min_m (and the GEMV tiles match them); the
+ * packed kernel serves the rest. Without a packed path for this dtype's
+ * activation format, one tile family serves every M. */
+int k_linear_row_exact_rows(dots_dtype wdt) {
+    if (!k_linear_supports(wdt)) return 0;
+    const kern_ops *o = kops();
+    return o->pk_kernel && o->act[wdt] != ACT_BF16 ? o->pk_min_m - 1 : INT_MAX;
+}
 
 int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
              dots_dtype bdt, float *y, int N) {

@@ -1,5 +1,6 @@
 /* Qwen2 decoder: load (claim + shape-check), KV cache, chunked prefill, decode. */
 #include "model/lm.h"
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -293,12 +294,65 @@ static dots_status linear_group(dots_pool *pool, const float *x, int M, int K, c
     return DOTS_OK;
 }
 
+/* Batched steps keep each sequence's bits (kernels.h: row exactness): a row's
+ * k_linear result depends only on whether its call has at most R rows, R the
+ * smallest k_linear_row_exact_rows over the layers' weight dtypes. */
+static int lm_row_exact(const dots_lm *lm) {
+    int R = INT_MAX;
+    for (int l = 0; l < lm->c.num_hidden_layers; l++) {
+        const lm_layer *L = &lm->layers[l];
+        const st_tensor *W[7] = {L->qw, L->kw, L->vw, L->ow, L->gate, L->up, L->down};
+        for (int i = 0; i < 7; i++) {
+            int r = k_linear_row_exact_rows(W[i]->dtype);
+            if (r >= 1 && r < R) R = r;
+        }
+    }
+    return R;
+}
+
+/* Splits the step's row groups (n[s] rows each, back to back) into the row ranges
+ * [cut[c], cut[c+1]) that the linears run as separate calls, so every group meets
+ * the class it meets alone (one call of n[s] rows): groups of at most R rows
+ * share a call while it stays within R rows, groups of more than R rows share one
+ * with their neighbours of more than R rows. Returns the number of calls. */
+static int plan_calls(const int *n, int n_seqs, int R, int *cut) {
+    int nc = 0, big = 0;
+    long long in_call = 0;
+    cut[0] = 0;
+    for (int q = 0; q < n_seqs; q++) {
+        int b = n[q] > R;
+        if (nc > 0 && b == big && (b || in_call + n[q] <= R)) {
+            cut[nc] += n[q];
+            in_call += n[q];
+            continue;
+        }
+        nc++;
+        cut[nc] = cut[nc - 1] + n[q];
+        in_call = n[q];
+        big = b;
+    }
+    return nc;
+}
+
+/* linear_group once per call of the plan: x [rows][K], Y[i] [rows][N[i]]. */
+static dots_status linear_calls(dots_pool *pool, const float *x, const int *cut, int nc, int K,
+                                const st_tensor *const *W, const st_tensor *const *B, float *const *Y, const int *N,
+                                int n, dots_error *e) {
+    for (int c = 0; c < nc; c++) {
+        float *Yc[4];
+        for (int i = 0; i < n && i < 4; i++) Yc[i] = Y[i] + (size_t)cut[c] * N[i];
+        dots_status st = linear_group(pool, x + (size_t)cut[c] * K, cut[c + 1] - cut[c], K, W, B, Yc, N, n, e);
+        if (st) return st;
+    }
+    return DOTS_OK;
+}
+
 /* One step over n_seqs row groups: group s is n[s] rows of sequence seqs[s] at its
  * positions seqs[s]->pos.. (caches already reserved); the rows are w->x [sum n][D],
- * group after group. The linears see all rows at once (one GEMM per weight), the
- * attention runs per sequence against its own cache. */
+ * group after group. The linears run one GEMM per weight and call of the plan
+ * (cut[0..nc], plan_calls), the attention per sequence against its own cache. */
 static dots_status run_rows(const dots_lm *lm, dots_lm_work *w, dots_pool *pool, dots_lm_state *const *seqs,
-                            const int *n, int n_seqs, dots_error *e) {
+                            const int *n, int n_seqs, const int *cut, int nc, dots_error *e) {
     const dots_text_config *c = &lm->c;
     int D = c->hidden_size, I = c->intermediate_size, hd = c->head_dim, h2 = hd / 2, R = 0;
     size_t row = (size_t)lm->kvdim * dtype_size(lm->kv_dtype);
@@ -317,7 +371,7 @@ static dots_status run_rows(const dots_lm *lm, dots_lm_work *w, dots_pool *pool,
             const st_tensor *W[3] = {L->qw, L->kw, L->vw}, *B[3] = {L->qb, L->kb, L->vb};
             float *Y[3] = {w->q, w->k, w->v};
             int N[3] = {lm->qdim, lm->kvdim, lm->kvdim};
-            if ((st = linear_group(pool, w->xn, R, D, W, B, Y, N, 3, e))) return st;
+            if ((st = linear_calls(pool, w->xn, cut, nc, D, W, B, Y, N, 3, e))) return st;
         }
         lm_par_rope(pool, w->q, R, c->num_attention_heads, hd, (size_t)lm->qdim, w->cosb, w->sinb);
         lm_par_rope(pool, w->k, R, c->num_key_value_heads, hd, (size_t)lm->kvdim, w->cosb, w->sinb);
@@ -342,32 +396,46 @@ static dots_status run_rows(const dots_lm *lm, dots_lm_work *w, dots_pool *pool,
                 return dots_fail(e, DOTS_E_NOMEM, "out of memory for attention scratch (layer %d, %d rows); "
                                  "lower dots_engine_opts.prefill_chunk", l, n[q]);
         }
-        LIN(pool, w->att, R, lm->qdim, L->ow, NULL, w->xn, D);
+        {
+            const st_tensor *W[1] = {L->ow}, *B[1] = {NULL};
+            float *Y[1] = {w->xn};
+            if ((st = linear_calls(pool, w->att, cut, nc, lm->qdim, W, B, Y, &D, 1, e))) return st;
+        }
         lm_par_add(pool, w->x, w->xn, R, D);
         lm_par_rmsnorm(pool, w->x, L->post_norm->data, L->post_norm->dtype, c->rms_norm_eps, w->xn, R, D);
         {
             const st_tensor *W[2] = {L->gate, L->up}, *B[2] = {NULL, NULL};
             float *Y[2] = {w->g, w->u};
             int N[2] = {I, I};
-            if ((st = linear_group(pool, w->xn, R, D, W, B, Y, N, 2, e))) return st;
+            if ((st = linear_calls(pool, w->xn, cut, nc, D, W, B, Y, N, 2, e))) return st;
         }
         lm_par_silu_mul(pool, w->g, w->u, R, I);
-        LIN(pool, w->g, R, I, L->down, NULL, w->xn, D);
+        {
+            const st_tensor *W[1] = {L->down}, *B[1] = {NULL};
+            float *Y[1] = {w->xn};
+            if ((st = linear_calls(pool, w->g, cut, nc, I, W, B, Y, &D, 1, e))) return st;
+        }
         lm_par_add(pool, w->x, w->xn, R, D);
     }
     for (int q = 0; q < n_seqs; q++) seqs[q]->pos += n[q];
     return DOTS_OK;
 }
 
-/* logits [m][V] of the rows at w->x (row indices idx[0..m)): final norm + lm_head in one GEMM. */
+/* logits [m][V] of the rows at w->x (row indices idx[0..m)): final norm + lm_head
+ * in GEMMs of at most per_call rows (batched steps: the head rows of a sequence
+ * alone are M = 1 calls, so they go in calls of at most R rows). */
 static dots_status head_rows(const dots_lm *lm, dots_lm_work *w, dots_pool *pool, const int *idx, int m,
-                             float *logits, dots_error *e) {
+                             int per_call, float *logits, dots_error *e) {
     int D = lm->c.hidden_size;
     /* gather the wanted rows to the front of w->x (idx ascending, idx[i] >= i) */
     for (int i = 0; i < m; i++)
         if (idx[i] != i) memcpy(w->x + (size_t)i * D, w->x + (size_t)idx[i] * D, sizeof(float) * D);
     lm_par_rmsnorm(pool, w->x, lm->norm->data, lm->norm->dtype, lm->c.rms_norm_eps, w->xn, m, D);
-    LIN(pool, w->xn, m, D, lm->head, NULL, logits, lm->c.vocab_size);
+    int V = lm->c.vocab_size;
+    for (int r0 = 0; r0 < m; r0 += per_call) {
+        int rows = m - r0 < per_call ? m - r0 : per_call;
+        LIN(pool, w->xn + (size_t)r0 * D, rows, D, lm->head, NULL, logits + (size_t)r0 * V, V);
+    }
     return DOTS_OK;
 }
 
@@ -390,18 +458,19 @@ dots_status lm_forward(const dots_lm *lm, dots_lm_state *s, dots_pool *pool, con
     for (int r0 = 0; r0 < n; r0 += w->rows) {
         int m = n - r0 < w->rows ? n - r0 : w->rows;
         memcpy(w->x, x + (size_t)r0 * D, (size_t)m * D * sizeof(float));
-        if ((st = run_rows(lm, w, pool, &s, &m, 1, e))) return st;
+        int cut[2] = {0, m};
+        if ((st = run_rows(lm, w, pool, &s, &m, 1, cut, 1, e))) return st;
         if (!logits) continue;
         if (all_logits) {
             int *idx = malloc(sizeof(int) * (size_t)m);
             if (!idx) return dots_fail(e, DOTS_E_NOMEM, "out of memory for %d logit rows", m);
             for (int i = 0; i < m; i++) idx[i] = i;
-            st = head_rows(lm, w, pool, idx, m, logits + (size_t)r0 * V, e);
+            st = head_rows(lm, w, pool, idx, m, m, logits + (size_t)r0 * V, e);
             free(idx);
             if (st) return st;
         } else if (r0 + m == n) { /* lm_head only for the last row */
             int last = m - 1;
-            if ((st = head_rows(lm, w, pool, &last, 1, logits, e))) return st;
+            if ((st = head_rows(lm, w, pool, &last, 1, 1, logits, e))) return st;
         }
     }
     return DOTS_OK;
@@ -435,13 +504,15 @@ dots_status lm_forward_batch(const dots_lm *lm, dots_lm_work *w, dots_pool *pool
         if (st) return st;
     }
     int D = lm->c.hidden_size;
-    int *idx = logits ? malloc(sizeof(int) * (size_t)n_seqs) : NULL;
-    if (logits && !idx) return dots_fail(e, DOTS_E_NOMEM, "out of memory for %d logit rows", n_seqs);
+    int *idx = malloc(sizeof(int) * (size_t)(2 * n_seqs + 1)), *cut = idx ? idx + n_seqs : NULL;
+    if (!idx) return dots_fail(e, DOTS_E_NOMEM, "out of memory for the plan of %d sequences", n_seqs);
     memcpy(w->x, x, (size_t)R * D * sizeof(float));
-    dots_status st = run_rows(lm, w, pool, seqs, n, n_seqs, e);
+    int nc = plan_calls(n, n_seqs, lm_row_exact(lm), cut);
+    dots_status st = run_rows(lm, w, pool, seqs, n, n_seqs, cut, nc, e);
     if (!st && logits) {
         for (int q = 0, r = 0; q < n_seqs; q++) { r += n[q]; idx[q] = r - 1; }
-        st = head_rows(lm, w, pool, idx, n_seqs, logits, e);
+        int rh = k_linear_row_exact_rows(lm->head->dtype);
+        st = head_rows(lm, w, pool, idx, n_seqs, rh >= 1 ? rh : 1, logits, e);
     }
     free(idx);
     return st;
