@@ -32,6 +32,7 @@ static void on_sigint(int sig) {
 typedef struct parse_opts {
     const char *model, *out, *pages;
     int threads, stream, quiet, resume;
+    int batch;               /* pages decoded together; 0: from free memory (auto_batch) */
     dots_doc_opts dopts;     /* dpi, fitz preprocess */
     dots_parse_opts popts;   /* mode, bbox, pixels, tokens, temperature */
 } parse_opts;
@@ -105,25 +106,6 @@ static void page_notes(const parse_opts *o, const progress *pr, const char *save
     fputs("\n", stderr);
 }
 
-/* Parses one page and writes its files into rec; DOTS_E_INTERRUPTED on Ctrl-C. */
-static dots_status do_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, int page,
-                           const char *save_dir, const char *save_name, json_object *rec, dots_error *e) {
-    page_ctx pc = {o, pr};
-    dots_parse_opts po = o->popts;
-    po.on_text = on_text;
-    po.on_progress = on_progress;
-    po.user = &pc;
-    dots_page_result *r = NULL;
-    dots_status st = dots_parse_page(eng, doc, page, &po, &r, e);
-    if (o->stream && st != DOTS_E_INTERRUPTED) { fputc('\n', stdout); fflush(stdout); }
-    if (st) return st;
-    pr->tok_rate = r->seconds_decode > 0 ? r->generated_tokens / r->seconds_decode : 0;
-    page_notes(o, pr, save_name, r);
-    st = parse_write_page(save_dir, save_name, dots_doc_label(doc), r, rec, e);
-    dots_page_result_free(r);
-    return st;
-}
-
 typedef struct counts { int ok, failed, interrupted, skipped; } counts;
 
 /* The whole document failed before any page: one record (page_no 0) says why. */
@@ -147,28 +129,33 @@ static void doc_done_line(const progress *pr, const char *base, int done_pages) 
     fprintf(stderr, "\r\033[K%s: %d page%s in %s\n", base, done_pages, done_pages == 1 ? "" : "s", t);
 }
 
-/* One page: skip it (--resume), or parse it, write its files and put its record. */
-static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, int p,
-                     const char *name, const char *save_dir, jsonl_store *js, counts *cnt) {
+/* A finished page (result r, or status st with e): writes its files, puts its record. */
+static void save_page(const parse_opts *o, progress *pr, dots_document *doc, int p, const char *name,
+                      const char *save_dir, jsonl_store *js, counts *cnt, dots_status st, dots_error *e,
+                      dots_page_result *r) {
     const char *input = dots_doc_label(doc);
     char save_name[1100];
     if (dots_doc_get_kind(doc) == DOTS_DOC_PDF) snprintf(save_name, sizeof save_name, "%s_page_%d", name, p);
     else snprintf(save_name, sizeof save_name, "%s", name);
-    dots_error e = {0};
-    json_object *rec = parse_record_new(p);
-    if (!rec) { fprintf(stderr, "dotsocr: out of memory\n"); cnt->failed++; return; }
-    dots_status st = do_page(eng, o, pr, doc, p, save_dir, save_name, rec, &e);
     if (st == DOTS_E_INTERRUPTED) {
         cnt->interrupted = 1;
-        json_object_put(rec);
+        dots_page_result_free(r);
         return;
     }
+    json_object *rec = parse_record_new(p);
+    if (!rec) { fprintf(stderr, "dotsocr: out of memory\n"); cnt->failed++; dots_page_result_free(r); return; }
+    if (!st) {
+        pr->tok_rate = r->seconds_decode > 0 ? r->generated_tokens / r->seconds_decode : 0;
+        page_notes(o, pr, save_name, r);
+        st = parse_write_page(save_dir, save_name, input, r, rec, e);
+    }
+    dots_page_result_free(r);
     if (!json_object_object_get_ex(rec, "file_path", NULL) && parse_record_add_string(rec, "file_path", input) && !st)
-        st = dots_fail(&e, DOTS_E_NOMEM, "out of memory building the record");
+        st = dots_fail(e, DOTS_E_NOMEM, "out of memory building the record");
     if (st) {
         if (pr->tty) fputc('\n', stderr);
-        fprintf(stderr, "dotsocr: %s page %d: %s\n", input, p + 1, e.msg);
-        parse_record_error(rec, &e);
+        fprintf(stderr, "dotsocr: %s page %d: %s\n", input, p + 1, e->msg);
+        parse_record_error(rec, e);
         cnt->failed++;
     } else {
         cnt->ok++;
@@ -178,6 +165,105 @@ static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_d
         fprintf(stderr, "dotsocr: %s\n", e2.msg);
         if (!st) { cnt->ok--; cnt->failed++; }
     }
+}
+
+/* One page alone (--batch 1, --stream): parse it with dots_parse_page and save it. */
+static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, int p,
+                     const char *name, const char *save_dir, jsonl_store *js, counts *cnt) {
+    page_ctx pc = {o, pr};
+    dots_parse_opts po = o->popts;
+    po.on_text = on_text;
+    po.on_progress = on_progress;
+    po.user = &pc;
+    dots_page_result *r = NULL;
+    dots_error e = {0};
+    dots_status st = dots_parse_page(eng, doc, p, &po, &r, &e);
+    if (o->stream && st != DOTS_E_INTERRUPTED) {
+        fputc('\n', stdout);
+        fflush(stdout);
+        if (!st && r->stop == DOTS_STOP_REPETITION && !o->quiet)
+            fprintf(stderr, "dotsocr: note: the repeated tail streamed above is cut from the saved outputs\n");
+    }
+    save_page(o, pr, doc, p, name, save_dir, js, cnt, st, &e, r);
+}
+
+/* Pages of one document decoded together (--batch N > 1) through dots_parse_pages. */
+typedef struct batch_ctx {
+    const parse_opts *o;
+    progress *pr;
+    dots_document *doc;
+    const char *name, *save_dir;
+    jsonl_store *js;
+    counts *cnt;
+    const int *page_of;        /* [n] page index of each item */
+    unsigned char *flight;     /* [n] 1 while the page is between render and its end */
+    long *tokens;              /* [n] tokens decoded so far */
+    int n, done;
+} batch_ctx;
+
+static void draw_batch(batch_ctx *b, int final) {
+    progress *p = b->pr;
+    if (!p->tty) return;
+    double now = dots_now();
+    if (!final && now - p->last_draw < 0.25) return;
+    p->last_draw = now;
+    char pages[160] = "", e1[32], e2[32] = "--:--";
+    size_t len = 0;
+    long toks = 0;
+    for (int i = 0; i < b->n; i++) {
+        toks += b->tokens[i];
+        if (b->flight[i] && len + 12 < sizeof pages)
+            len += (size_t)snprintf(pages + len, sizeof pages - len, "%s%d", len ? "," : "", b->page_of[i] + 1);
+    }
+    double el = now - p->doc_start;
+    fmt_time(el, e1, sizeof e1);
+    if (b->done > 0) fmt_time(el / b->done * (b->n - b->done), e2, sizeof e2);
+    fprintf(stderr, "\r\033[K%s: %d/%d pages done, in flight: %s  %.1f tok/s  elapsed %s  ETA %s", p->name, b->done,
+            b->n, len ? pages : "-", el > 0.5 ? toks / el : 0.0, e1, e2);
+    fflush(stderr);
+}
+
+static int on_batch_progress(void *user, const dots_progress *p) {
+    batch_ctx *b = user;
+    if (p->item >= 0 && p->item < b->n) {
+        b->flight[p->item] = 1;
+        if (p->phase == DOTS_PHASE_DECODE) b->tokens[p->item] = p->done;
+    }
+    draw_batch(b, 0);
+    return g_stop != 0;
+}
+
+static void on_batch_page(void *user, int item, dots_status st, const dots_error *err, dots_page_result *r) {
+    batch_ctx *b = user;
+    dots_error e = *err;
+    b->flight[item] = 0;
+    if (r) b->tokens[item] = r->generated_tokens;
+    b->done++;
+    save_page(b->o, b->pr, b->doc, b->page_of[item], b->name, b->save_dir, b->js, b->cnt, st, &e, r);
+    draw_batch(b, 1);
+}
+
+static void run_batch(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, const int *page_of,
+                      int n, const char *name, const char *save_dir, jsonl_store *js, counts *cnt) {
+    dots_page_ref *refs = calloc((size_t)n, sizeof *refs);
+    unsigned char *flight = calloc((size_t)n, 1);
+    long *tokens = calloc((size_t)n, sizeof *tokens);
+    dots_error e = {0};
+    if (!refs || !flight || !tokens) {
+        dots_fail(&e, DOTS_E_NOMEM, "out of memory for a batch of %d pages", n);
+    } else {
+        for (int i = 0; i < n; i++) refs[i] = (dots_page_ref){doc, page_of[i]};
+        batch_ctx b = {o, pr, doc, name, save_dir, js, cnt, page_of, flight, tokens, n, 0};
+        dots_parse_opts po = o->popts;
+        po.on_progress = on_batch_progress;
+        po.user = &b;
+        draw_batch(&b, 1);
+        dots_parse_pages(eng, refs, n, &po, o->batch, on_batch_page, &b, &e);
+    }
+    if (e.code) { fprintf(stderr, "dotsocr: %s: %s\n", dots_doc_label(doc), e.msg); cnt->failed += n; }
+    free(refs);
+    free(flight);
+    free(tokens);
 }
 
 static void parse_document(dots_engine *eng, const parse_opts *o, const char *input, const char *name, counts *cnt) {
@@ -208,7 +294,8 @@ static void parse_document(dots_engine *eng, const parse_opts *o, const char *in
         document_failed(input, ok_js ? &js : NULL, &e, cnt);
     } else {
         pr.page_n = n_sel;
-        int done_pages = 0;
+        int done_pages = 0, n_todo = 0;
+        int *todo = o->batch > 1 ? calloc((size_t)n_pages, sizeof *todo) : NULL; /* pages for run_batch */
         for (int p = 0; p < n_pages && !g_stop && !cnt->interrupted; p++) {
             if (!sel[p]) continue;
             pr.page_i = ++done_pages;
@@ -216,12 +303,19 @@ static void parse_document(dots_engine *eng, const parse_opts *o, const char *in
                 cnt->skipped++;
                 continue;
             }
+            if (todo) { todo[n_todo++] = p; continue; }
             pr.page_start = dots_now();
             pr.tokens = 0;
             if (o->stream && !o->quiet) fprintf(stderr, "--- %s: page %d/%d ---\n", base, pr.page_i, pr.page_n);
             draw_progress(&pr, 1);
             run_page(eng, o, &pr, doc, p, name, save_dir, &js, cnt);
         }
+        if (o->batch > 1 && !todo) {
+            dots_fail(&e, DOTS_E_NOMEM, "out of memory");
+            document_failed(input, &js, &e, cnt);
+        }
+        if (n_todo && !g_stop) run_batch(eng, o, &pr, doc, todo, n_todo, name, save_dir, &js, cnt);
+        free(todo);
         doc_done_line(&pr, base, done_pages);
     }
     jsonl_close(&js);
@@ -245,7 +339,12 @@ static void usage(FILE *f) {
             "  --max-tokens N        new tokens per page (default %d)\n"
             "  --temperature T       0 = greedy (default)\n"
             "  --threads N           compute threads (default: one per core)\n"
-            "  --stream              print the model's text as it comes\n"
+            "  --batch N             pages of a document decoded together (default: what free memory\n"
+            "                        holds, at most 8; docs/PARSE.md). Outputs equal --batch 1's\n"
+            "  --rep-min-cycles N --rep-min-tokens N --rep-max-period N   repetition guard thresholds\n"
+            "                        (default 12, 256, 512; see docs/PARSE.md)\n"
+            "  --no-repetition-guard let looping pages run to --max-tokens\n"
+            "  --stream              print the model's text as it comes (pages one at a time)\n"
             "  --quiet               no progress or notes on stderr\n"
             "  --resume              skip pages whose outputs an earlier run completed\n"
             "Writes OUT/<name>/<name>[_page_N].{json,md,_nohf.md,png,svg} and OUT/<name>.jsonl\n"
@@ -352,6 +451,35 @@ static void drop_repeats(char **inputs, int *n_in, int quiet) {
     *n_in = k;
 }
 
+/* /proc/meminfo MemAvailable in bytes (0: unknown). */
+static long long mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* --batch default: how many pages' KV caches fit in MemAvailable, 1..8. A page's context is
+ * what the scheduler reserves at most: the vision tokens of a max-pixels image + 512 for the
+ * prompt text + max tokens, at most the context limit (docs/PARSE.md). */
+static int auto_batch(const dots_engine *eng, const parse_opts *o) {
+    dots_engine_info info = DOTS_ENGINE_INFO_INIT;
+    dots_error e = {0};
+    if (dots_engine_get_info(eng, &info, &e)) return 1;
+    long maxp = o->popts.max_pixels > 0 ? o->popts.max_pixels : info.max_pixels;
+    long unit = (long)info.patch_size * info.merge_size;
+    long long ctx = (unit > 0 ? maxp / (unit * unit) : 0) + 512 + o->popts.max_new_tokens;
+    if (ctx > info.max_context) ctx = info.max_context;
+    long long per_page = (long long)dots_engine_kv_bytes_per_token(eng) * ctx;
+    long long avail = mem_available();
+    long long n = per_page > 0 && avail > 0 ? avail / per_page : 1;
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 /* Output names, the engine and the output folder: 0 or an exit code. */
 static int prepare(parse_opts *o, char **inputs, int n_in, char ***names, dots_engine **eng) {
     dots_error e = {0};
@@ -368,6 +496,8 @@ static int prepare(parse_opts *o, char **inputs, int n_in, char ***names, dots_e
     eo.model_dir = o->model;
     eo.threads = o->threads;
     if (dots_engine_open(&eo, eng, &e)) return cli_report(&e);
+    if (o->stream) o->batch = 1; /* streamed pages go one at a time */
+    else if (o->batch == 0) o->batch = auto_batch(*eng, o);
     if (doc_mkdirs(o->out, &e)) return cli_report(&e);
     return 0;
 }
@@ -440,6 +570,11 @@ int cmd_parse(int argc, char **argv) {
         }
         else if (!strcmp(a, "--temperature")) { VAL(); if (!cli_double(a, v, 0, 10, &d)) return 2; o.popts.temperature = (float)d; }
         else if (!strcmp(a, "--threads")) { VAL(); if (!cli_int(a, v, 0, 4096, &l)) return 2; o.threads = (int)l; }
+        else if (!strcmp(a, "--batch")) { VAL(); if (!cli_int(a, v, 1, 1024, &l)) return 2; o.batch = (int)l; }
+        else if (!strcmp(a, "--rep-min-cycles")) { VAL(); if (!cli_int(a, v, 2, 1 << 20, &l)) return 2; o.popts.rep_min_cycles = (int)l; }
+        else if (!strcmp(a, "--rep-min-tokens")) { VAL(); if (!cli_int(a, v, 1, 1 << 30, &l)) return 2; o.popts.rep_min_tokens = (int)l; }
+        else if (!strcmp(a, "--rep-max-period")) { VAL(); if (!cli_int(a, v, 1, 1 << 20, &l)) return 2; o.popts.rep_max_period = (int)l; }
+        else if (!strcmp(a, "--no-repetition-guard")) o.popts.no_repetition_guard = 1;
         else if (!strcmp(a, "--stream")) o.stream = 1;
         else if (!strcmp(a, "--quiet")) o.quiet = 1;
         else if (!strcmp(a, "--resume")) o.resume = 1;
