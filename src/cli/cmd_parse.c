@@ -154,7 +154,8 @@ static void save_page(const parse_opts *o, progress *pr, dots_document *doc, int
         st = dots_fail(e, DOTS_E_NOMEM, "out of memory building the record");
     if (st) {
         if (pr->tty) fputc('\n', stderr);
-        fprintf(stderr, "dotsocr: %s page %d: %s\n", input, p + 1, e->msg);
+        if (strstr(e->msg, input)) fprintf(stderr, "dotsocr: %s\n", e->msg); /* it names the page already */
+        else fprintf(stderr, "dotsocr: %s page %d: %s\n", input, p + 1, e->msg);
         parse_record_error(rec, e);
         cnt->failed++;
     } else {
@@ -187,33 +188,116 @@ static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_d
     save_page(o, pr, doc, p, name, save_dir, js, cnt, st, &e, r);
 }
 
-/* Pages of one document decoded together (--batch N > 1) through dots_parse_pages. */
+/* One input while its pages run: its folder, JSONL store, document and the pages to parse. */
+typedef struct doc_run {
+    const char *input, *name, *base;
+    char save_dir[4096];
+    jsonl_store js;
+    dots_document *doc;
+    progress pr;
+    int *todo, *pos, n_todo;  /* pages to parse (after --pages, --resume); their 1-based place among the selected */
+    int n_sel, visited;
+} doc_run;
+
+/* Opens the input's folder, store and document and lists its pages: 1, or 0 when the whole
+ * document failed (recorded, and nothing is left open). */
+static int doc_begin(const parse_opts *o, const char *input, const char *name, doc_run *d, counts *cnt) {
+    char jpath[4096];
+    memset(d, 0, sizeof *d);
+    d->input = input;
+    d->name = name;
+    d->base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
+    d->pr.tty = !o->quiet && !o->stream && isatty(2);
+    d->pr.name = d->base;
+    d->pr.doc_start = dots_now();
+    d->n_sel = 1;
+    dots_error e = {0};
+    unsigned char *sel = NULL;
+    int ok_js = 0;
+    dots_status st = doc_path(d->save_dir, sizeof d->save_dir, &e, "%s/%s", o->out, name);
+    if (!st) st = doc_path(jpath, sizeof jpath, &e, "%s/%s.jsonl", o->out, name);
+    if (!st && !(st = jsonl_open(&d->js, jpath, &e))) ok_js = 1;
+    if (!st) st = doc_mkdirs(d->save_dir, &e);
+    if (!st) st = dots_doc_open(input, &o->dopts, &d->doc, &e);
+    int n_pages = dots_doc_page_count(d->doc);
+    if (!st && (!(sel = calloc((size_t)n_pages, 1)) || !(d->todo = calloc((size_t)n_pages, sizeof *d->todo)) ||
+                !(d->pos = calloc((size_t)n_pages, sizeof *d->pos))))
+        st = dots_fail(&e, DOTS_E_NOMEM, "out of memory");
+    if (!st && dots_doc_get_kind(d->doc) == DOTS_DOC_PDF) st = doc_pages_select(o->pages, n_pages, sel, &d->n_sel, &e);
+    else if (!st) sel[0] = 1;
+    for (int p = 0, k = 0; !st && p < n_pages; p++) {
+        if (!sel[p]) continue;
+        k++;
+        if (o->resume && parse_record_complete(jsonl_find(&d->js, p), o->popts.mode)) { cnt->skipped++; continue; }
+        d->pos[d->n_todo] = k;
+        d->todo[d->n_todo++] = p;
+    }
+    free(sel);
+    if (!st) return 1;
+    document_failed(input, ok_js ? &d->js : NULL, &e, cnt);
+    jsonl_close(&d->js);
+    dots_doc_close(d->doc);
+    free(d->todo);
+    free(d->pos);
+    memset(d, 0, sizeof *d);
+    return 0;
+}
+
+static void doc_end(doc_run *d) {
+    doc_done_line(&d->pr, d->base, d->visited);
+    jsonl_close(&d->js);
+    dots_doc_close(d->doc);
+    free(d->todo);
+    free(d->pos);
+}
+
+/* --batch 1 (or --stream): the pages one after another through dots_parse_page. */
+static void parse_document(dots_engine *eng, const parse_opts *o, const char *input, const char *name, counts *cnt) {
+    doc_run d;
+    if (!doc_begin(o, input, name, &d, cnt)) return;
+    progress *pr = &d.pr;
+    pr->page_n = d.n_sel;
+    d.visited = d.n_sel - d.n_todo;
+    for (int k = 0; k < d.n_todo && !g_stop && !cnt->interrupted; k++) {
+        pr->page_i = d.pos[k];
+        pr->page_start = dots_now();
+        pr->tokens = 0;
+        d.visited++;
+        if (o->stream && !o->quiet) fprintf(stderr, "--- %s: page %d/%d ---\n", d.base, pr->page_i, pr->page_n);
+        draw_progress(pr, 1);
+        run_page(eng, o, pr, d.doc, d.todo[k], name, d.save_dir, &d.js, cnt);
+    }
+    doc_end(&d);
+}
+
+/* --batch N > 1: the pages of a group of inputs decoded together through dots_parse_pages. */
 typedef struct batch_ctx {
     const parse_opts *o;
-    progress *pr;
-    dots_document *doc;
-    const char *name, *save_dir;
-    jsonl_store *js;
+    progress pr;               /* the group's line */
+    doc_run *docs;
+    int n_docs;
     counts *cnt;
-    const int *page_of;        /* [n] page index of each item */
+    const int *doc_of, *page_of; /* [n] the input and page of each item */
     unsigned char *flight;     /* [n] 1 while the page is between render and its end */
     long *tokens;              /* [n] tokens decoded so far */
     int n, done;
 } batch_ctx;
 
 static void draw_batch(batch_ctx *b, int final) {
-    progress *p = b->pr;
+    progress *p = &b->pr;
     if (!p->tty) return;
     double now = dots_now();
     if (!final && now - p->last_draw < 0.25) return;
     p->last_draw = now;
-    char pages[160] = "", e1[32], e2[32] = "--:--";
+    char pages[200] = "", e1[32], e2[32] = "--:--";
     size_t len = 0;
     long toks = 0;
     for (int i = 0; i < b->n; i++) {
         toks += b->tokens[i];
-        if (b->flight[i] && len + 12 < sizeof pages)
-            len += (size_t)snprintf(pages + len, sizeof pages - len, "%s%d", len ? "," : "", b->page_of[i] + 1);
+        if (!b->flight[i] || len + 40 >= sizeof pages) continue;
+        const doc_run *d = &b->docs[b->doc_of[i]];
+        len += (size_t)snprintf(pages + len, sizeof pages - len, "%s%.24s%s%d", len ? "," : "",
+                                b->n_docs > 1 ? d->base : "", b->n_docs > 1 ? ":" : "", b->page_of[i] + 1);
     }
     double el = now - p->doc_start;
     fmt_time(el, e1, sizeof e1);
@@ -236,91 +320,69 @@ static int on_batch_progress(void *user, const dots_progress *p) {
 static void on_batch_page(void *user, int item, dots_status st, const dots_error *err, dots_page_result *r) {
     batch_ctx *b = user;
     dots_error e = *err;
+    doc_run *d = &b->docs[b->doc_of[item]];
     b->flight[item] = 0;
     if (r) b->tokens[item] = r->generated_tokens;
     b->done++;
-    save_page(b->o, b->pr, b->doc, b->page_of[item], b->name, b->save_dir, b->js, b->cnt, st, &e, r);
+    d->visited++;
+    save_page(b->o, &b->pr, d->doc, b->page_of[item], d->name, d->save_dir, &d->js, b->cnt, st, &e, r);
     draw_batch(b, 1);
 }
 
-static void run_batch(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, const int *page_of,
-                      int n, const char *name, const char *save_dir, jsonl_store *js, counts *cnt) {
+static void run_group(dots_engine *eng, const parse_opts *o, doc_run *docs, int n_docs, counts *cnt) {
+    int n = 0;
+    for (int k = 0; k < n_docs; k++) {
+        docs[k].visited = docs[k].n_sel - docs[k].n_todo;
+        n += docs[k].n_todo;
+    }
+    if (n == 0) return;
     dots_page_ref *refs = calloc((size_t)n, sizeof *refs);
+    int *doc_of = calloc((size_t)n, sizeof *doc_of), *page_of = calloc((size_t)n, sizeof *page_of);
     unsigned char *flight = calloc((size_t)n, 1);
     long *tokens = calloc((size_t)n, sizeof *tokens);
     dots_error e = {0};
-    if (!refs || !flight || !tokens) {
+    if (!refs || !doc_of || !page_of || !flight || !tokens) {
         dots_fail(&e, DOTS_E_NOMEM, "out of memory for a batch of %d pages", n);
     } else {
-        for (int i = 0; i < n; i++) refs[i] = (dots_page_ref){doc, page_of[i]};
-        batch_ctx b = {o, pr, doc, name, save_dir, js, cnt, page_of, flight, tokens, n, 0};
+        for (int k = 0, i = 0; k < n_docs; k++)
+            for (int j = 0; j < docs[k].n_todo; j++, i++) {
+                refs[i] = (dots_page_ref){docs[k].doc, docs[k].todo[j]};
+                doc_of[i] = k;
+                page_of[i] = docs[k].todo[j];
+            }
+        batch_ctx b = {o, docs[0].pr, docs, n_docs, cnt, doc_of, page_of, flight, tokens, n, 0};
+        char label[64];
+        snprintf(label, sizeof label, "%d files", n_docs);
+        if (n_docs > 1) b.pr.name = label;
         dots_parse_opts po = o->popts;
         po.on_progress = on_batch_progress;
         po.user = &b;
         draw_batch(&b, 1);
         dots_parse_pages(eng, refs, n, &po, o->batch, on_batch_page, &b, &e);
     }
-    if (e.code) { fprintf(stderr, "dotsocr: %s: %s\n", dots_doc_label(doc), e.msg); cnt->failed += n; }
+    if (e.code) { fprintf(stderr, "dotsocr: %s\n", e.msg); cnt->failed += n; }
     free(refs);
+    free(doc_of);
+    free(page_of);
     free(flight);
     free(tokens);
 }
 
-static void parse_document(dots_engine *eng, const parse_opts *o, const char *input, const char *name, counts *cnt) {
-    char save_dir[4096], jpath[4096];
-    const char *base = strrchr(input, '/');
-    base = base ? base + 1 : input;
-    dots_error e = {0};
-    progress pr;
-    memset(&pr, 0, sizeof pr);
-    pr.tty = !o->quiet && !o->stream && isatty(2);
-    pr.name = base;
-    pr.doc_start = dots_now();
-    jsonl_store js;
-    memset(&js, 0, sizeof js);
-    dots_document *doc = NULL;
-    unsigned char *sel = NULL;
-    int n_sel = 1, ok_js = 0;
-    dots_status st = doc_path(save_dir, sizeof save_dir, &e, "%s/%s", o->out, name);
-    if (!st) st = doc_path(jpath, sizeof jpath, &e, "%s/%s.jsonl", o->out, name);
-    if (!st && !(st = jsonl_open(&js, jpath, &e))) ok_js = 1;
-    if (!st) st = doc_mkdirs(save_dir, &e);
-    if (!st) st = dots_doc_open(input, &o->dopts, &doc, &e);
-    int n_pages = dots_doc_page_count(doc);
-    if (!st && !(sel = calloc((size_t)n_pages, 1))) st = dots_fail(&e, DOTS_E_NOMEM, "out of memory");
-    if (!st && dots_doc_get_kind(doc) == DOTS_DOC_PDF) st = doc_pages_select(o->pages, n_pages, sel, &n_sel, &e);
-    else if (!st) sel[0] = 1;
-    if (st) {
-        document_failed(input, ok_js ? &js : NULL, &e, cnt);
-    } else {
-        pr.page_n = n_sel;
-        int done_pages = 0, n_todo = 0;
-        int *todo = o->batch > 1 ? calloc((size_t)n_pages, sizeof *todo) : NULL; /* pages for run_batch */
-        for (int p = 0; p < n_pages && !g_stop && !cnt->interrupted; p++) {
-            if (!sel[p]) continue;
-            pr.page_i = ++done_pages;
-            if (o->resume && parse_record_complete(jsonl_find(&js, p), o->popts.mode)) {
-                cnt->skipped++;
-                continue;
-            }
-            if (todo) { todo[n_todo++] = p; continue; }
-            pr.page_start = dots_now();
-            pr.tokens = 0;
-            if (o->stream && !o->quiet) fprintf(stderr, "--- %s: page %d/%d ---\n", base, pr.page_i, pr.page_n);
-            draw_progress(&pr, 1);
-            run_page(eng, o, &pr, doc, p, name, save_dir, &js, cnt);
-        }
-        if (o->batch > 1 && !todo) {
-            dots_fail(&e, DOTS_E_NOMEM, "out of memory");
-            document_failed(input, &js, &e, cnt);
-        }
-        if (n_todo && !g_stop) run_batch(eng, o, &pr, doc, todo, n_todo, name, save_dir, &js, cnt);
-        free(todo);
-        doc_done_line(&pr, base, done_pages);
+/* Inputs are batched in groups of up to GROUP_DOCS open documents and about
+ * GROUP_PAGES_PER_SLOT x batch pages; a group's batch drains before the next opens. */
+#define GROUP_DOCS 32
+#define GROUP_PAGES_PER_SLOT 8
+static void parse_batched(dots_engine *eng, const parse_opts *o, char **inputs, char **names, int n_in, counts *cnt) {
+    doc_run *docs = calloc(GROUP_DOCS, sizeof *docs);
+    if (!docs) { fprintf(stderr, "dotsocr: out of memory\n"); cnt->failed++; return; }
+    for (int i = 0; i < n_in && !g_stop && !cnt->interrupted;) {
+        int nd = 0, pages = 0;
+        for (; i < n_in && nd < GROUP_DOCS && pages < GROUP_PAGES_PER_SLOT * o->batch; i++)
+            if (doc_begin(o, inputs[i], names[i], &docs[nd], cnt)) pages += docs[nd++].n_todo;
+        run_group(eng, o, docs, nd, cnt);
+        for (int k = 0; k < nd; k++) doc_end(&docs[k]);
     }
-    jsonl_close(&js);
-    dots_doc_close(doc);
-    free(sel);
+    free(docs);
 }
 
 static void usage(FILE *f) {
@@ -509,7 +571,9 @@ static int run_all(dots_engine *eng, const parse_opts *o, char **inputs, char **
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     counts cnt = {0, 0, 0, 0};
-    for (int i = 0; i < n_in && !g_stop && !cnt.interrupted; i++) parse_document(eng, o, inputs[i], names[i], &cnt);
+    if (o->batch > 1) parse_batched(eng, o, inputs, names, n_in, &cnt);
+    else
+        for (int i = 0; i < n_in && !g_stop && !cnt.interrupted; i++) parse_document(eng, o, inputs[i], names[i], &cnt);
     sigaction(SIGINT, &old, NULL);
     if (cnt.skipped && !o->quiet)
         fprintf(stderr, "dotsocr: --resume: %d page%s already complete, skipped\n", cnt.skipped, cnt.skipped == 1 ? "" : "s");

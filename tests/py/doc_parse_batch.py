@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """`dotsocr parse --batch 4` against `--batch 1` with the tiny random checkpoint: a PDF made
 here (pages of different sizes, so different prompts, loops found at different lengths, one
-page running to --max-tokens, one page too large to render) gives byte-identical page files
-and JSONL records equal apart from timings and the output folder; the failed page is recorded
-and the others go on. Also `generate` with the repetition-guard flags: its note on the cut
+page running to --max-tokens, one page too large to render) and two images after it (pages of
+several documents in one batch) give byte-identical page files and JSONL records equal apart
+from timings and the output folder; the failed page is recorded and the others go on. Also `generate` with the repetition-guard flags: its note on the cut
 tail matches what was streamed. Prints the wall times of both runs (not asserted).
 Standard library only.
 
@@ -12,9 +12,11 @@ usage: doc_parse_batch.py DOTSOCR_BIN SOURCE_DIR WORK_DIR
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import time
+import zlib
 
 BIN, SRC, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 MODEL = os.path.join(SRC, "tests", "data", "tiny-dots")
@@ -60,6 +62,16 @@ def write_pdf(path, pages):
         f.write(out)
 
 
+def write_png(path, w, h):
+    rows = b"".join(b"\x00" + b"".join(bytes((x * 7 % 256, y * 3 % 256, (x ^ y) % 256)) for x in range(w)) for y in range(h))
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def run(args, timeout=300):
     env = dict(os.environ)
     env.pop("DOTSOCR_MODEL", None)
@@ -90,13 +102,17 @@ pdf = os.path.join(WORK, "four.pdf")
 short = sample.text(40, 200, "A short page.", "F2", 18)
 write_pdf(pdf, [(612, 792, sample.page1()), (792, 612, sample.page2()), (20000, 20000, short),
                 (300, 420, short), (612, 792, sample.page2())])
+# two images after the PDF: one run batches pages of several documents together
+write_png(os.path.join(WORK, "wide.png"), 300, 200)
+write_png(os.path.join(WORK, "tall.png"), 160, 400)
+INPUTS = [pdf, os.path.join(WORK, "wide.png"), os.path.join(WORK, "tall.png")]
 # small inputs and loop thresholds so pages stop at different lengths within seconds
 COMMON = ["--model", MODEL, "--max-pixels", "200000", "--max-tokens", "160", "--rep-min-tokens", "40",
           "--rep-min-cycles", "3", "--threads", "2", "--quiet"]
 outs, secs = {}, {}
 for b in (1, 4):
     out = os.path.join(WORK, f"out{b}")
-    p, secs[b] = run(["parse", pdf, "--out", out, "--batch", str(b)] + COMMON)
+    p, secs[b] = run(["parse", *INPUTS, "--out", out, "--batch", str(b)] + COMMON)
     check(p.returncode == 1, f"--batch {b}: exit 1 (one page fails), got {p.returncode}: {p.stderr}")
     check("page 3:" in p.stderr and "pixels" in p.stderr, f"--batch {b}: page 3's error on stderr: {p.stderr}")
     outs[b] = out
@@ -118,6 +134,11 @@ check(len(f1) == 4 * 5, f"5 files for each of the 4 good pages: {sorted(f1)}")
 check(f1.keys() == f4.keys(), f"same page files: {sorted(f1)} vs {sorted(f4)}")
 for n in sorted(f1.keys() & f4.keys()):
     check(f1[n] == f4[n], f"{n}: --batch 4 differs from --batch 1")
+for name in ("wide", "tall"):
+    i1, i4 = (records(os.path.join(outs[b], name + ".jsonl"), outs[b]) for b in (1, 4))
+    check(len(i1) == 1 and i1 == i4, f"{name}.png: records differ: {i1} {i4}")
+    g1, g4 = (files(os.path.join(outs[b], name)) for b in (1, 4))
+    check(len(g1) == 5 and g1 == g4, f"{name}.png: page files differ: {sorted(g1)} {sorted(g4)}")
 print(f"batch 4 / batch 1 wall time: {secs[4] / secs[1]:.2f}")
 
 p, _ = run(["parse", pdf, "--out", os.path.join(WORK, "bad"), "--batch", "0"] + COMMON)
