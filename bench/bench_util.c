@@ -261,3 +261,73 @@ double bench_read_bandwidth_gbs(dots_pool *pool) {
     dots_free(buf);
     return best;
 }
+
+/* ---- int8 dot-product peak of the int8 kernels' inner step (in-run) --------
+ * kind: 0 vpmaddubsw + vpmaddwd + vpaddd (AVX2, 32 MACs), 1 vpdpbusd ymm
+ * (AVX-VNNI, 32 MACs), 2 vpdpbusd zmm (AVX512-VNNI, 64 MACs); 12 chains. */
+#if defined(__x86_64__)
+T256 static int32_t i8_maddubs(void) {
+    __m256i a[12], x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(5), one = _mm256_set1_epi16(1);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_epi32(i);
+    for (int it = 0; it < PEAK_ITERS; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), one));
+        __asm__ volatile("" : "+x"(x));
+    }
+    for (int i = 1; i < 12; i++) a[0] = _mm256_add_epi32(a[0], a[i]);
+    return _mm256_extract_epi32(a[0], 0);
+}
+__attribute__((target("avx2,avxvnni"))) static int32_t i8_avxvnni(void) {
+    __m256i a[12], x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(5);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_epi32(i);
+    for (int it = 0; it < PEAK_ITERS; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = _mm256_dpbusd_avx_epi32(a[i], x, y);
+        __asm__ volatile("" : "+x"(x));
+    }
+    for (int i = 1; i < 12; i++) a[0] = _mm256_add_epi32(a[0], a[i]);
+    return _mm256_extract_epi32(a[0], 0);
+}
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t i8_avx512vnni(void) {
+    __m512i a[12], x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(5);
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_epi32(i);
+    for (int it = 0; it < PEAK_ITERS; it++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = _mm512_dpbusd_epi32(a[i], x, y);
+        __asm__ volatile("" : "+v"(x));
+    }
+    for (int i = 1; i < 12; i++) a[0] = _mm512_add_epi32(a[0], a[i]);
+    return _mm512_reduce_add_epi32(a[0]);
+}
+#endif
+
+typedef struct { int kind; volatile int32_t sink; } i8_job;
+
+static void i8_task(void *ctx, int t, int thread) {
+    (void)t; (void)thread;
+    i8_job *j = ctx;
+#if defined(__x86_64__)
+    j->sink += j->kind == 2 ? i8_avx512vnni() : j->kind == 1 ? i8_avxvnni() : i8_maddubs();
+#endif
+}
+
+double bench_peak_int8_gops(dots_pool *pool, int kind) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (kind == 1 && !__builtin_cpu_supports("avxvnni")) return 0;
+    if (kind == 2 && !__builtin_cpu_supports("avx512vnni")) return 0;
+    if (!__builtin_cpu_supports("avx2")) return 0;
+    i8_job j = {kind, 0};
+    double best = 0, ops = 12.0 * PEAK_ITERS * (kind == 2 ? 128 : 64);
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = dots_now();
+        pool_run(pool, PEAK_TASKS, i8_task, &j);
+        double g = PEAK_TASKS * ops / (dots_now() - t0) / 1e9;
+        if (g > best) best = g;
+    }
+    return best;
+#else
+    (void)pool; (void)kind;
+    return 0;
+#endif
+}

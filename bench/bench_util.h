@@ -15,4 +15,9 @@ double bench_peak_bf16_gflops(dots_pool *pool);
 /* DRAM read bandwidth with every pool thread streaming, GB/s. */
 double bench_read_bandwidth_gbs(dots_pool *pool);
 
+/* int8 multiply-accumulate throughput of the int8 kernels' inner step, GOP/s
+ * (2 ops per MAC): kind 0 vpmaddubsw+vpmaddwd (AVX2), 1 vpdpbusd ymm (AVX-VNNI),
+ * 2 vpdpbusd zmm (AVX512-VNNI); 0 where the CPU lacks it (or not x86). */
+double bench_peak_int8_gops(dots_pool *pool, int kind);
+
 #endif

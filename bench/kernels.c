@@ -9,6 +9,7 @@
 #include "bench_util.h"
 #include "base/mem.h"
 #include "kernels/kernels.h"
+#include "base/quant.h"
 
 static int g_smoke; /* shrink every shape: a run that only checks each path executes */
 static int shrink(int n, int div) { return g_smoke ? n / div + 3 : n; }
@@ -90,6 +91,94 @@ static void bench_gemv(dots_pool *pool, int K, int N, int nmat, double bw) {
     free(g.w); dots_free(g.x); dots_free(g.y);
 }
 
+/* ---- block-quantized weights (Q8_0, Q4_K): int8 kernels ----------------- */
+/* One quantized [N, K] matrix of random values (ref quantizer), copied to n_copies buffers. */
+static void **rand_qweights(dots_dtype wdt, int K, int N, int n_copies) {
+    size_t row = dtype_row_bytes(wdt, (uint64_t)K);
+    void **w = calloc((size_t)n_copies, sizeof *w);
+    float *f = malloc(sizeof(float) * (size_t)K);
+    int ok = w && f;
+    for (int i = 0; ok && i < n_copies; i++) ok = (w[i] = dots_alloc(row * N, "bench q weights", NULL)) != NULL;
+    uint32_t s = 777;
+    for (int n = 0; ok && n < N; n++) {
+        for (int k = 0; k < K; k++) { s = s * 1664525u + 1013904223u; f[k] = ((s >> 8) / 16777216.0f - 0.5f) * 0.1f; }
+        quant_row(wdt, f, (char *)w[0] + row * n, K);
+    }
+    for (int i = 1; ok && i < n_copies; i++) memcpy(w[i], w[0], row * N);
+    free(f);
+    if (!ok && w) { for (int i = 0; i < n_copies; i++) dots_free(w[i]); free(w); w = NULL; }
+    return w;
+}
+
+static void bench_qgemm(dots_pool *pool, const char *name, int M, int K, int N, dots_dtype wdt, double peak) {
+    void **w = rand_qweights(wdt, K, N, 1), *bf16w = NULL;
+    gemm_ctx g = {pool, NULL, NULL, NULL, wdt, M, K, N};
+    g.x = dots_alloc((size_t)M * K * 4, "x", NULL);
+    g.y = dots_alloc((size_t)M * N * 4, "y", NULL);
+    if (!w || !g.x || !g.y) { printf("%-22s out of memory\n", name); goto out; }
+    g.w = w[0];
+    for (size_t i = 0; i < (size_t)M * K; i++) g.x[i] = (float)((i * 2654435761u) % 1000) * 1e-3f - 0.5f;
+    run_gemm(&g);
+    double t = best_of(3, run_gemm, &g), gf = 2.0 * M * K * N / t / 1e9;
+    /* the same shape with bf16 weights right after: the ratio is what the targets ask */
+    gemm_ctx gb = g;
+    gb.wdt = DT_BF16;
+    gb.w = bf16w = rand_weights((size_t)N * K, DT_BF16);
+    double tb = bf16w ? (run_gemm(&gb), best_of(3, run_gemm, &gb)) : 0;
+    printf("%-22s M=%-5d K=%-5d N=%-6d %-4s %8.1f GOP/s  %5.1f%% of int8 peak (%s)  %.2fx bf16 (%.1f ms)\n", name, M, K,
+           N, dtype_name(wdt), gf, peak > 0 ? 100 * gf / peak : 0, qisa_name(qisa_active()), tb > 0 ? tb / t : 0,
+           t * 1e3);
+out:
+    dots_free(bf16w);
+    if (w) dots_free(w[0]);
+    free(w); dots_free(g.x); dots_free(g.y);
+}
+
+typedef struct { dots_pool *pool; float *x, *y; void **w; int n, K, N; dots_dtype wdt; } qgemv_ctx;
+static void run_qgemv(void *c) {
+    qgemv_ctx *g = c;
+    for (int i = 0; i < g->n; i++) k_linear(g->pool, g->x, 1, g->K, g->w[i], g->wdt, NULL, DT_F32, g->y, g->N);
+}
+
+static void bench_qgemv(dots_pool *pool, int K, int N, int nmat, dots_dtype wdt, double bw) {
+    qgemv_ctx g = {pool, NULL, NULL, rand_qweights(wdt, K, N, nmat), nmat, K, N, wdt};
+    g.x = dots_alloc((size_t)K * 4, "x", NULL);
+    g.y = dots_alloc((size_t)N * 4, "y", NULL);
+    if (g.w && g.x && g.y) {
+        for (int i = 0; i < K; i++) g.x[i] = (float)(i % 7) * 0.1f;
+        run_qgemv(&g);
+        double t = best_of(3, run_qgemv, &g), bytes = (double)dtype_row_bytes(wdt, K) * N * nmat, gbs = bytes / t / 1e9;
+        printf("GEMV decode (M=1)       K=%-5d N=%-6d x%d %s (%.2f GB): %6.1f GB/s  %5.1f%% of read bandwidth  "
+               "(%.2f ms per matrix, %s)\n", K, N, nmat, dtype_name(wdt), bytes / 1e9, gbs, bw > 0 ? 100 * gbs / bw : 0,
+               t / nmat * 1e3, qisa_name(qisa_active()));
+    } else {
+        printf("GEMV %s: out of memory\n", dtype_name(wdt));
+    }
+    for (int i = 0; g.w && i < nmat; i++) dots_free(g.w[i]);
+    free(g.w); dots_free(g.x); dots_free(g.y);
+}
+
+static void bench_quant(dots_pool *pool, int quick) {
+    dots_qisa q = qisa_active();
+    int kind = q == QISA_AVX512VNNI ? 2 : q == QISA_AVXVNNI ? 1 : 0;
+    double pk = bench_peak_int8_gops(pool, kind);
+    printf("int8 level %s; int8 peak (same run, %s): %.1f GOP/s\n", qisa_name(q),
+           kind == 2 ? "vpdpbusd zmm" : kind == 1 ? "vpdpbusd ymm" : "vpmaddubsw+vpmaddwd", pk);
+    int M = quick ? 1024 : 4096;
+    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
+    for (int t = 0; t < 2; t++) {
+        dots_dtype wdt = types[t];
+        bench_qgemm(pool, "vision qkv", M, 1536, 4608, wdt, pk);
+        bench_qgemm(pool, "vision fc2", M, wdt == DT_Q4_K ? 4096 : 4224, 1536, wdt, pk); /* Q4_K: K a multiple of 256 */
+        bench_qgemm(pool, "LM prefill gate/up", 512, 1536, 8960, wdt, pk);
+        bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, wdt, pk);
+        double bw = bench_read_bandwidth_gbs(pool);
+        bench_qgemv(pool, 1536, 8960, quick ? 20 : 40, wdt, bw);
+        bw = bench_read_bandwidth_gbs(pool);
+        bench_qgemv(pool, 8960, 1536, quick ? 20 : 40, wdt, bw);
+    }
+}
+
 typedef struct { dots_pool *pool; dots_attn a; } attn_ctx;
 static void run_attn(void *c) {
     attn_ctx *x = c;
@@ -135,7 +224,7 @@ out:
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 0, quick = argc > 2 && strcmp(argv[2], "quick") == 0;
     g_smoke = argc > 2 && strcmp(argv[2], "smoke") == 0;
-    const char *only = argc > 3 ? argv[3] : NULL; /* run only "gemm", "gemv", "attn" or "decode" (attention) */
+    const char *only = argc > 3 ? argv[3] : NULL; /* run only "gemm", "gemv", "quant", "attn" or "decode" (attention) */
 #define RUN(kind) (!only || !strcmp(only, kind))
     dots_error e;
     dots_pool *pool = pool_create(threads, &e);
@@ -162,6 +251,7 @@ int main(int argc, char **argv) {
         bw = bench_read_bandwidth_gbs(pool);
         bench_gemv(pool, 1536, 151936, quick ? 1 : 3, bw);
     }
+    if (RUN("quant")) bench_quant(pool, quick);
     if (RUN("attn")) bench_attn(pool, "attention vision", quick ? 1024 : 4096, quick ? 1024 : 4096, 12, 12, 0, DT_F32, DT_BF16, pk, bw);
     if (RUN("attn")) bench_attn(pool, "attention f32", 1024, 1024, 12, 12, 0, DT_F32, DT_F32, p32, bw);
     if (RUN("attn")) bench_attn(pool, "attention LM prefill", 512, 512, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);

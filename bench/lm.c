@@ -5,17 +5,21 @@
  * (bytes of weights one decode step reads).
  *
  *   lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] [--batch 1,2,4,8,16]
+ *      [--type q8_0|q4_k|bf16]
  *
  * --batch: B sequences decoded together (lm_forward_batch: one GEMM per weight for all B
  * rows) after a short prompt each; aggregate and per-sequence tok/s, against the bandwidth
  * limit (B tokens per read of the weights) and the compute limit (peak GFLOP/s of the
- * active ISA measured here / FLOPs per token). */
+ * active ISA measured here / FLOPs per token).
+ * --type q8_0|q4_k quantizes the Linear weights in memory at load (ckpt_quantize_linears);
+ * the default (bf16) uses them as stored. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
 #include "bench_util.h"
 #include "io/checkpoint.h"
+#include "io/ckpt_quant.h"
 #include "kernels/kernels.h"
 #include "model/lm.h"
 
@@ -102,6 +106,7 @@ static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int
 int main(int argc, char **argv) {
     const char *model = NULL, *prefill_s = "512,4096", *batch_s = NULL;
     int threads = 0, n_decode = 32, chunk = 512;
+    dots_dtype qtype = DT_COUNT; /* as stored */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
@@ -109,8 +114,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--decode") && i + 1 < argc) n_decode = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--chunk") && i + 1 < argc) chunk = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch_s = argv[++i];
+        else if (!strcmp(argv[i], "--type") && i + 1 < argc && (!strcmp(argv[i + 1], "q8_0") || !strcmp(argv[i + 1], "q4_k") || !strcmp(argv[i + 1], "bf16"))) {
+            i++;
+            qtype = !strcmp(argv[i], "q8_0") ? DT_Q8_0 : !strcmp(argv[i], "q4_k") ? DT_Q4_K : DT_COUNT;
+        }
         else {
-            fprintf(stderr, "usage: lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] [--batch 1,2,4,8,16]\n");
+            fprintf(stderr, "usage: lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] "
+                            "[--batch 1,2,4,8,16] [--type q8_0|q4_k|bf16]\n");
             return 2;
         }
     }
@@ -129,13 +139,18 @@ int main(int argc, char **argv) {
     dots_error e = {0};
     dots_ckpt *ck = NULL;
     dots_lm *lm = NULL;
-    if (ckpt_open(model, &ck, &e) || lm_load(ck, &lm, &e)) return fail(&e);
+    void *qweights = NULL;
     dots_pool *pool = pool_create(threads, &e);
     if (!pool) return fail(&e);
+    double tq = dots_now();
+    if (ckpt_open(model, &ck, &e) || (qtype != DT_COUNT && ckpt_quantize_linears(ck, qtype, DT_COUNT, pool, &qweights, &e)) ||
+        lm_load(ck, &lm, &e))
+        return fail(&e);
+    if (qtype != DT_COUNT) printf("LM Linear weights quantized to %s at load (%.1f s)\n", dtype_name(qtype), dots_now() - tq);
     const dots_text_config *c = lm_config(lm);
-    printf("model %s: text D=%d I=%d layers=%d heads=%d/%d vocab=%d; isa %s, %d threads\n", model, c->hidden_size,
-           c->intermediate_size, c->num_hidden_layers, c->num_attention_heads, c->num_key_value_heads, c->vocab_size,
-           isa_name(isa_active()), pool_threads(pool));
+    printf("model %s: text D=%d I=%d layers=%d heads=%d/%d vocab=%d; isa %s (int8 %s), %d threads\n", model,
+           c->hidden_size, c->intermediate_size, c->num_hidden_layers, c->num_attention_heads, c->num_key_value_heads,
+           c->vocab_size, isa_name(isa_active()), qisa_name(qisa_active()), pool_threads(pool));
     double bw = bench_read_bandwidth_gbs(pool);
     double bytes = lm_decode_weight_bytes(lm);
     printf("read bandwidth %.1f GB/s; one decode step reads %.3f GB of weights -> limit %.2f tok/s\n", bw, bytes / 1e9,
@@ -194,5 +209,6 @@ int main(int argc, char **argv) {
     pool_destroy(pool);
     lm_free(lm);
     ckpt_close(ck);
+    dots_free(qweights);
     return 0;
 }

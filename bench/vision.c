@@ -1,7 +1,9 @@
 /* Vision tower benchmark: seconds per image, GFLOP/s (vision_flops) and the
  * ratio to this machine's bf16 / fp32 peaks measured in the same run.
  *
- *   vision --model DIR [--patches 1024,4096] [--threads N] [--repeat R]
+ *   vision --model DIR [--patches 1024,4096] [--threads N] [--repeat R] [--type q8_0|q4_k|bf16]
+ * --type q8_0|q4_k quantizes the tower's Linear weights in memory at load
+ * (ckpt_quantize_linears; Q4_K leaves fc2, whose K = 4224 is not whole blocks).
  *
  * DIR: a full-size checkpoint, e.g. made by
  *   tools/make_random_checkpoint.py --preset full --vision-only --out DIR
@@ -13,11 +15,12 @@
 #include "base/mem.h"
 #include "bench_util.h"
 #include "io/checkpoint.h"
+#include "io/ckpt_quant.h"
 #include "kernels/kernels.h"
 #include "model/vision.h"
 
 static int usage(FILE *f) {
-    fprintf(f, "usage: vision --model DIR [--patches 1024,4096] [--threads N] [--repeat R]\n"
+    fprintf(f, "usage: vision --model DIR [--patches 1024,4096] [--threads N] [--repeat R] [--type q8_0|q4_k|bf16]\n"
                "  DIR from: tools/make_random_checkpoint.py --preset full --vision-only --out DIR\n");
     return f == stdout ? 0 : 2;
 }
@@ -33,6 +36,7 @@ static void fill(float *x, size_t n, unsigned seed) {
 int main(int argc, char **argv) {
     const char *model = NULL, *plist = "1024,4096";
     int threads = 0, repeat = 1;
+    dots_dtype qtype = DT_COUNT; /* as stored */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return usage(stdout);
         if (i + 1 >= argc) { fprintf(stderr, "vision: %s needs a value\n", argv[i]); return usage(stderr); }
@@ -40,6 +44,11 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--patches")) plist = argv[++i];
         else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--repeat")) repeat = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--type")) {
+            const char *t = argv[++i];
+            if (strcmp(t, "q8_0") && strcmp(t, "q4_k") && strcmp(t, "bf16")) { fprintf(stderr, "vision: --type q8_0|q4_k|bf16\n"); return 2; }
+            qtype = !strcmp(t, "q8_0") ? DT_Q8_0 : !strcmp(t, "q4_k") ? DT_Q4_K : DT_COUNT;
+        }
         else { fprintf(stderr, "vision: unknown option '%s'\n", argv[i]); return usage(stderr); }
     }
     if (!model) { fprintf(stderr, "vision: --model DIR is required\n"); return usage(stderr); }
@@ -48,18 +57,21 @@ int main(int argc, char **argv) {
     dots_ckpt *ck = NULL;
     dots_vision *v = NULL;
     double t0 = dots_now();
-    if (ckpt_open(model, &ck, &e) || vision_load(ck, &v, &e) || ckpt_check_unclaimed(ck, "vision_tower.", &e)) {
+    void *qweights = NULL;
+    dots_pool *pool = pool_create(threads, &e);
+    if (!pool) { fprintf(stderr, "vision: %s\n", e.msg); return 1; }
+    if (ckpt_open(model, &ck, &e) || (qtype != DT_COUNT && ckpt_quantize_linears(ck, DT_COUNT, qtype, pool, &qweights, &e)) ||
+        vision_load(ck, &v, &e) || ckpt_check_unclaimed(ck, "vision_tower.", &e)) {
         fprintf(stderr, "vision: %s\n", e.msg);
         vision_free(v);
         ckpt_close(ck);
         return 1;
     }
-    dots_pool *pool = pool_create(threads, &e);
-    if (!pool) { fprintf(stderr, "vision: %s\n", e.msg); return 1; }
     const dots_vision_config *vc = &ck->config.vision;
-    printf("vision bench: %s: E=%d, %d blocks, F=%d, weights %s; ISA %s; %d threads; open %.2f s\n", model,
-           vc->embed_dim, vc->num_hidden_layers, vc->intermediate_size, dtype_name(vision_mode(v)),
-           isa_name(isa_active()), pool_threads(pool), dots_now() - t0);
+    printf("vision bench: %s: E=%d, %d blocks, F=%d, weights %s%s%s; ISA %s (int8 %s); %d threads; open %.2f s\n",
+           model, vc->embed_dim, vc->num_hidden_layers, vc->intermediate_size, dtype_name(vision_mode(v)),
+           qtype != DT_COUNT ? ", Linear weights quantized at load to " : "", qtype != DT_COUNT ? dtype_name(qtype) : "",
+           isa_name(isa_active()), qisa_name(qisa_active()), pool_threads(pool), dots_now() - t0);
     double peak_bf16 = bench_peak_bf16_gflops(pool), peak_f32 = bench_peak_fp32_gflops(pool);
     printf("machine peaks (same run): bf16 %.1f GFLOP/s, fp32 %.1f GFLOP/s\n", peak_bf16, peak_f32);
     const char *p = plist;
@@ -99,5 +111,6 @@ int main(int argc, char **argv) {
     pool_destroy(pool);
     vision_free(v);
     ckpt_close(ck);
+    dots_free(qweights);
     return 0;
 }

@@ -85,12 +85,14 @@ dots_status dots_prompt_text(dots_prompt_mode m, const int bbox[4], int width, i
 typedef struct dots_engine dots_engine;
 
 typedef struct dots_engine_opts {
-    const char *model_dir;   /* Hugging Face folder of dots.ocr / dots.mocr */
+    const char *model_dir;   /* Hugging Face folder of dots.ocr / dots.mocr, a folder of GGUF files
+                                (LM + mmproj, llama.cpp's layout), or the LM GGUF file */
     int threads;             /* <= 0: one per core */
     int max_context;         /* tokens; <= 0: 32768 (the model's generation max_length) */
     int prefill_chunk;       /* tokens per prefill step; <= 0: 512 */
     int vision_batch_patches; /* vision micro-batch size in patches (caps its memory); <= 0: all images
                                  at once. Either way a batch that runs out of memory is retried smaller. */
+    const char *mmproj;      /* the vision (mmproj) GGUF when model_dir is the LM GGUF; NULL: found beside it */
 } dots_engine_opts;
 
 dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, dots_error *e);

@@ -219,7 +219,7 @@ static void test_parse(dots_engine *eng) {
 static void test_cancel_prefill(void) {
     dots_error e = {0};
     dots_engine *eng = NULL;
-    dots_engine_opts eo = {test_data("tiny-dots"), 2, 0, 16, 0};
+    dots_engine_opts eo = {.model_dir = test_data("tiny-dots"), .threads = 2, .prefill_chunk = 16};
     CHECK(dots_engine_open(&eo, &eng, &e) == DOTS_OK, "%s", e.msg);
     if (!eng) return;
     dots_image img = test_image(200, 100);
@@ -254,7 +254,7 @@ int main(void) {
     test_open();
     dots_error e = {0};
     dots_engine *eng = NULL;
-    dots_engine_opts eo = {test_data("tiny-dots"), 2, 0, 0, 0};
+    dots_engine_opts eo = {.model_dir = test_data("tiny-dots"), .threads = 2};
     CHECK(dots_engine_open(&eo, &eng, &e) == DOTS_OK, "open tiny-dots: %s", e.msg);
     if (eng) {
         test_info(eng);

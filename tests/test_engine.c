@@ -25,7 +25,7 @@ static void on_step(void *u, int step, const float *logits, int n_vocab, int tok
 int main(void) {
     dots_error e = {0};
     dots_engine *eng = NULL;
-    dots_engine_opts eo = {test_data("tiny-dots"), 2, 0, 7, 0};
+    dots_engine_opts eo = {test_data("tiny-dots"), 2, 0, 7, 0, NULL};
     CHECK(dots_engine_open(&eo, &eng, &e) == DOTS_OK, "open tiny-dots: %s", e.msg);
     if (!eng) return test_finish("test_engine");
 

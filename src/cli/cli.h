@@ -6,6 +6,8 @@
 int cmd_dump_vision(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_drift(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

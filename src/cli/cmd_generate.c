@@ -51,7 +51,9 @@ static void on_step(void *user, int step, const float *logits, int n_vocab, int 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: dotsocr generate --model DIR --image IMG [IMG...] (--prompt MODE | --prompt-text S) [options]\n"
-            "  --model DIR           dots.ocr / dots.mocr Hugging Face folder (tests/data/tiny-dots is a tiny random one)\n"
+            "  --model DIR           dots.ocr / dots.mocr Hugging Face folder (tests/data/tiny-dots is a tiny random one),\n"
+            "                        a folder of GGUF files (LM + mmproj), or the LM GGUF file\n"
+            "  --mmproj FILE         the vision GGUF (llama.cpp's mmproj) when --model is the LM GGUF file\n"
             "  --image IMG...        PNG or JPEG files (several: one request, images in order)\n"
             "  --prompt MODE         layout-all (default), layout-only, ocr, grounding, web, scene, svg, general\n"
             "  --prompt-text S       the user text itself instead of a mode\n"
@@ -71,7 +73,7 @@ static void usage(FILE *f) {
 }
 
 int cmd_generate(int argc, char **argv) {
-    const char *model = NULL, *prompt_mode = NULL, *prompt_text = NULL, *dump = NULL, *bbox_s = NULL;
+    const char *model = NULL, *mmproj = NULL, *prompt_mode = NULL, *prompt_text = NULL, *dump = NULL, *bbox_s = NULL;
     const char **imgs = calloc((size_t)argc + 1, sizeof *imgs);
     int n_imgs = 0;
     long rep_cycles = 0, rep_tokens = 0, rep_period = 0;
@@ -94,6 +96,7 @@ int cmd_generate(int argc, char **argv) {
         }
         i++;
         if (!strcmp(a, "--model")) model = v;
+        else if (!strcmp(a, "--mmproj")) mmproj = v;
         else if (!strcmp(a, "--prompt")) prompt_mode = v;
         else if (!strcmp(a, "--prompt-text")) prompt_text = v;
         else if (!strcmp(a, "--dump-logits")) dump = v;
@@ -141,7 +144,7 @@ int cmd_generate(int argc, char **argv) {
         int w = n_imgs ? images[0].width : 0, h = n_imgs ? images[0].height : 0;
         if (dots_prompt_text((dots_prompt_mode)m, bbox, w, h, &text, &e)) goto fail;
     }
-    dots_engine_opts eo = {model, (int)threads, (int)max_ctx, (int)chunk, (int)vbatch};
+    dots_engine_opts eo = {model, (int)threads, (int)max_ctx, (int)chunk, (int)vbatch, mmproj};
     if (dots_engine_open(&eo, &eng, &e)) goto fail;
     ctx.dump = dump != NULL;
     dots_gen_opts go = {0};

@@ -19,6 +19,7 @@
 #include "doc/outfile.h"
 #include "doc/pages.h"
 #include "doc/pdf.h"
+#include "io/checkpoint.h"
 #include "io/config.h"
 
 #define DEFAULT_MAX_TOKENS 16384 /* upstream parser's max_completion_tokens */
@@ -30,7 +31,7 @@ static void on_sigint(int sig) {
 }
 
 typedef struct parse_opts {
-    const char *model, *out, *pages;
+    const char *model, *mmproj, *out, *pages;
     int threads, stream, quiet, resume;
     int batch;               /* pages decoded together; 0: from free memory (auto_batch) */
     dots_doc_opts dopts;     /* dpi, fitz preprocess */
@@ -389,7 +390,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: dotsocr parse INPUT... [--model DIR] [options]\n"
             "  INPUT                 PDF, PNG or JPEG files, or folders of them\n"
-            "  --model DIR           dots.ocr checkpoint folder (default: $DOTSOCR_MODEL)\n"
+            "  --model DIR           dots.ocr checkpoint folder, GGUF folder or LM GGUF file (default: $DOTSOCR_MODEL)\n"
+            "  --mmproj FILE         the vision GGUF when --model is the LM GGUF file\n"
             "  --prompt MODE         layout-all (default), layout-only, ocr, grounding, web, scene, svg, general\n"
             "  --bbox X1 Y1 X2 Y2    region for --prompt grounding, in original image pixels\n"
             "  --question TEXT       the question for --prompt general (default: describe the image)\n"
@@ -546,7 +548,7 @@ static int auto_batch(const dots_engine *eng, const parse_opts *o) {
 static int prepare(parse_opts *o, char **inputs, int n_in, char ***names, dots_engine **eng) {
     dots_error e = {0};
     dots_config cfg;
-    if (config_load(o->model, &cfg, &e)) return cli_report(&e);
+    if (ckpt_load_config(o->model, o->mmproj, &cfg, &e)) return cli_report(&e);
     if (cfg.text.hidden_size < 256 && !o->quiet)
         fprintf(stderr, "dotsocr: note: %s is a tiny test checkpoint: the pipeline runs but its text is meaningless.\n"
                         "         Download the real model (docs/PARSE.md) and pass --model or set DOTSOCR_MODEL.\n",
@@ -556,6 +558,7 @@ static int prepare(parse_opts *o, char **inputs, int n_in, char ***names, dots_e
     dots_engine_opts eo;
     memset(&eo, 0, sizeof eo);
     eo.model_dir = o->model;
+    eo.mmproj = o->mmproj;
     eo.threads = o->threads;
     if (dots_engine_open(&eo, eng, &e)) return cli_report(&e);
     if (o->stream) o->batch = 1; /* streamed pages go one at a time */
@@ -606,6 +609,7 @@ int cmd_parse(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
 #define VAL() do { if (!(v = cli_value(argc, argv, i))) return 2; i++; } while (0)
         if (!strcmp(a, "--model")) { VAL(); o.model = v; }
+        else if (!strcmp(a, "--mmproj")) { VAL(); o.mmproj = v; }
         else if (!strcmp(a, "--out")) { VAL(); o.out = v; }
         else if (!strcmp(a, "--pages")) { VAL(); o.pages = v; }
         else if (!strcmp(a, "--prompt")) {

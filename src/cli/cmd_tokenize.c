@@ -6,12 +6,13 @@
 #include <string.h>
 #include "cli/cli.h"
 #include "io/config.h"
+#include "text/tok_gguf.h"
 #include "text/tokenizer.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: dotsocr tokenize --tokenizer FILE (--text S | --file F) [options]\n"
-            "  --tokenizer FILE   tokenizer.json (Qwen2 byte-level BPE)\n"
+            "  --tokenizer FILE   tokenizer.json (Qwen2 byte-level BPE), or a GGUF model file (its tokenizer metadata)\n"
             "  --text S | --file F  the input: text to encode, or with --decode ids (spaces or commas)\n"
             "  --decode           decode ids to text (special tokens skipped unless --keep-special)\n"
             "  --keep-special     keep special tokens when decoding\n"
@@ -150,7 +151,7 @@ int cmd_tokenize(int argc, char **argv) {
 
     dots_error e = {0};
     dots_tokenizer *t;
-    if (tok_load(tok_path, &t, &e)) return cli_report(&e);
+    if (tok_load_file(tok_path, &t, &e)) return cli_report(&e);
     int rc = 0;
     char *owned = NULL;
     size_t len = 0;

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <dirent.h>
+#include "io/gguf.h"
 
 static int cmp_ptr_name(const void *a, const void *b) {
     return strcmp((*(const st_tensor *const *)a)->name, (*(const st_tensor *const *)b)->name);
@@ -15,6 +17,11 @@ void ckpt_close(dots_ckpt *c) {
     free(c->shards);
     free(c->index);
     free(c->claimed);
+    gguf_close(c->lm_gguf);
+    gguf_close(c->mm_gguf);
+    free(c->gtensors);
+    free(c->gtype);
+    free(c->gnames);
     free(c->dir);
     free(c);
 }
@@ -22,6 +29,20 @@ void ckpt_close(dots_ckpt *c) {
 static int file_exists(const char *p) {
     struct stat sb;
     return stat(p, &sb) == 0;
+}
+
+/* 1 if dir holds a file ending in .gguf. */
+static int gguf_dir_has(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *de;
+    int found = 0;
+    while (!found && (de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        found = l > 5 && strcmp(de->d_name + l - 5, ".gguf") == 0;
+    }
+    closedir(d);
+    return found;
 }
 
 /* Collect unique shard file names from the index's weight_map. */
@@ -71,6 +92,13 @@ dots_status ckpt_open(const char *dir, dots_ckpt **out, dots_error *e) {
     *out = NULL;
     dots_ckpt *c = calloc(1, sizeof *c);
     if (!c) return dots_fail(e, DOTS_E_NOMEM, "out of memory");
+    struct stat sb;
+    char cj[4096];
+    snprintf(cj, sizeof cj, "%s/config.json", dir);
+    if ((stat(dir, &sb) == 0 && S_ISREG(sb.st_mode)) || (!file_exists(cj) && S_ISDIR(sb.st_mode) && gguf_dir_has(dir))) {
+        free(c);
+        return ckpt_open_gguf(dir, NULL, out, e);
+    }
     c->dir = strdup(dir);
     dots_status st = config_load(dir, &c->config, e);
     if (st) { ckpt_close(c); return st; }
@@ -112,15 +140,17 @@ dots_status ckpt_open(const char *dir, dots_ckpt **out, dots_error *e) {
     int k = 0;
     for (int s = 0; s < c->n_shards; s++)
         for (int i = 0; i < c->shards[s]->n; i++) c->index[k++] = &c->shards[s]->tensors[i];
+    if ((st = ckpt_index(c, e))) { ckpt_close(c); return st; }
+    *out = c;
+    return DOTS_OK;
+}
+
+dots_status ckpt_index(dots_ckpt *c, dots_error *e) {
     qsort(c->index, (size_t)c->n, sizeof *c->index, cmp_ptr_name);
     for (int i = 1; i < c->n; i++)
-        if (strcmp(c->index[i]->name, c->index[i - 1]->name) == 0) {
-            st = dots_fail(e, DOTS_E_MODEL, "tensor '%s' is stored twice, in %s and %s: the shards are inconsistent",
-                           c->index[i]->name, c->index[i - 1]->file, c->index[i]->file);
-            ckpt_close(c);
-            return st;
-        }
-    *out = c;
+        if (strcmp(c->index[i]->name, c->index[i - 1]->name) == 0)
+            return dots_fail(e, DOTS_E_MODEL, "tensor '%s' is stored twice, in %s and %s: the files are inconsistent",
+                             c->index[i]->name, c->index[i - 1]->file, c->index[i]->file);
     return DOTS_OK;
 }
 
@@ -139,6 +169,14 @@ const st_tensor *ckpt_find(const dots_ckpt *c, const char *name) {
     return i < 0 ? NULL : c->index[i];
 }
 
+/* The name as stored in its file: GGUF tensors are renamed, so messages give both. */
+static void stored_name(const dots_ckpt *c, const st_tensor *t, char *buf, size_t cap) {
+    if (!c->gtensors) { snprintf(buf, cap, "'%s'", t->name); return; }
+    int k = (int)(t - c->gtensors);
+    const char *g = k < c->lm_gguf->n ? c->lm_gguf->tensors[k].name : c->mm_gguf->tensors[k - c->lm_gguf->n].name;
+    snprintf(buf, cap, "'%s' ('%s' in our names)", g, t->name);
+}
+
 dots_status ckpt_require(dots_ckpt *c, const char *name, const char *alt, int ndim, const int64_t *shape,
                          const st_tensor **out, dots_error *e) {
     int i = find_idx(c, name);
@@ -151,16 +189,22 @@ dots_status ckpt_require(dots_ckpt *c, const char *name, const char *alt, int nd
                          st_shape_str(shape, ndim, sb, sizeof sb));
     }
     const st_tensor *t = c->index[i];
-    if (t->dtype != DT_F32 && t->dtype != DT_BF16 && t->dtype != DT_F16)
-        return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16 or BF16",
+    char sn[600];
+    stored_name(c, t, sn, sizeof sn);
+    if (t->dtype == DT_COUNT && c->gtensors) /* a GGUF type we cannot compute with */
+        return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor %s has unsupported type %s (supported: F32, F16, BF16, "
+                         "Q8_0, Q4_K); requantize it, e.g. dotsocr quantize --type q8_0 or llama-quantize",
+                         t->file, sn, gguf_type_name(c->gtype[t - c->gtensors]));
+    if (t->dtype != DT_F32 && t->dtype != DT_BF16 && t->dtype != DT_F16 && t->dtype != DT_Q8_0 && t->dtype != DT_Q4_K)
+        return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16, BF16, Q8_0 or Q4_K",
                          t->file, t->name, dtype_name(t->dtype));
     int same = t->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];
     if (!same) {
         char a[128], b[128];
-        return dots_fail(e, DOTS_E_MODEL, "%s: tensor '%s' has shape %s but config.json implies %s; "
-                         "config.json and the weights do not belong together",
-                         t->file, t->name, st_shape_str(t->shape, t->ndim, a, sizeof a), st_shape_str(shape, ndim, b, sizeof b));
+        return dots_fail(e, DOTS_E_MODEL, "%s: tensor %s has shape %s but the config implies %s; "
+                         "the config (config.json or the GGUF metadata) and the weights do not belong together",
+                         t->file, sn, st_shape_str(t->shape, t->ndim, a, sizeof a), st_shape_str(shape, ndim, b, sizeof b));
     }
     c->claimed[i] = 1;
     *out = t;

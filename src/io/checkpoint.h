@@ -7,6 +7,8 @@
 #include "io/config.h"
 #include "io/safetensors.h"
 
+struct gguf_file;
+
 typedef struct dots_ckpt {
     char *dir;
     dots_config config;
@@ -15,10 +17,30 @@ typedef struct dots_ckpt {
     const st_tensor **index;   /* all tensors of all shards, sorted by name */
     unsigned char *claimed;    /* parallel to index */
     int n;
+    /* GGUF source (ckpt_gguf.c): the LM and mmproj files, and their tensors
+     * under our (Hugging Face) names, data still in the files' mappings. */
+    struct gguf_file *lm_gguf, *mm_gguf;
+    st_tensor *gtensors;
+    uint32_t *gtype;          /* parallel to gtensors: stored ggml type */
+    char *gnames;
 } dots_ckpt;
 
-/* Loads DIR/config.json (+ generation/preprocessor configs) and maps the weights. */
+/* Loads DIR/config.json (+ generation/preprocessor configs) and maps the weights.
+ * DIR may instead be a folder of GGUF files (LM + mmproj) or a GGUF LM file
+ * (its mmproj then found beside it): see ckpt_open_gguf. */
 dots_status ckpt_open(const char *dir, dots_ckpt **out, dots_error *e);
+/* llama.cpp's layout: lm_path (general.architecture qwen2) and mmproj_path (clip,
+ * projector dots_ocr; NULL: the one mmproj GGUF in lm_path's folder). Tensors are
+ * renamed to the Hugging Face names the model code claims; the config is built
+ * from the metadata. */
+dots_status ckpt_open_gguf(const char *lm_path, const char *mmproj_path, dots_ckpt **out, dots_error *e);
+/* The GGUF (llama.cpp) name of our tensor name hf, and whether it belongs in the
+ * mmproj file; -1 if it is not a dots.ocr tensor. */
+int ckpt_gguf_name(const char *hf, char *out, size_t cap, int *vision);
+/* The config only (HF folder: config_load; GGUF: from the metadata). */
+dots_status ckpt_load_config(const char *model, const char *mmproj, dots_config *cfg, dots_error *e);
+/* Sorts c->index (n entries set) by name, refusing duplicates (checkpoint.c). */
+dots_status ckpt_index(dots_ckpt *c, dots_error *e);
 void ckpt_close(dots_ckpt *c);
 
 /* NULL if absent (no claim). */

@@ -53,6 +53,24 @@ typedef struct dots_lin_part { const void *W; const void *bias; float *y; int N;
 int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                    const dots_lin_part *parts, int n_parts);
 
+/* Linears with block-quantized weights (DT_Q8_0, DT_Q4_K; K a whole number of
+ * blocks): same contract as k_linear_multi (k_linear and k_linear_multi send
+ * these dtypes here). Activations are quantized per block on the fly (Q8_0 for
+ * Q8_0 weights, Q8_K for Q4_K) and multiplied in int8; no dequantized copy of W. */
+int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
+                    const dots_lin_part *parts, int n_parts);
+/* Int8 kernel levels, detected at run time. By default the best one within the
+ * active level (DOTS_ISA): avx2 -> AVX-VNNI if present, else vpmaddubsw; avx512*
+ * -> AVX512-VNNI; neon -> i8mm / dotprod. $DOTS_QISA or qisa_select overrides
+ * (QISA_COUNT: follow DOTS_ISA again). */
+typedef enum dots_qisa {
+    QISA_SCALAR = 0, QISA_AVX2, QISA_AVXVNNI, QISA_AVX512VNNI, QISA_NEON, QISA_DOTPROD, QISA_I8MM, QISA_COUNT
+} dots_qisa;
+const char *qisa_name(dots_qisa q);
+int qisa_supported(dots_qisa q);
+dots_qisa qisa_select(dots_qisa q);
+dots_qisa qisa_active(void);
+
 /* y[r,:] = x[r,:] * rsqrt(mean(x[r,:]^2) + eps) * w, for rows r < rows; y may equal x. */
 void k_rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim);
 /* LayerNorm with weight and bias (both dtype wdt); y may equal x. */

@@ -139,6 +139,7 @@ static void multi_task(void *ctx, int t, int thread) {
 
 int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                    const dots_lin_part *parts, int n_parts) {
+    if (dtype_is_quant(wdt)) return k_qlinear_multi(pool, x, M, K, wdt, bdt, parts, n_parts);
     if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
     if (n_parts < 1 || n_parts > MAX_PARTS) return -1;
     int any_bias = 0;
@@ -241,6 +242,7 @@ int k_linear_supports(dots_dtype t) { return t == DT_F32 || t == DT_F16 || t == 
 
 int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
              dots_dtype bdt, float *y, int N) {
+    if (dtype_is_quant(wdt)) return N <= 0 ? 0 : k_qlinear_multi(pool, x, M, K, wdt, bdt, &(dots_lin_part){W, bias, y, N}, 1);
     if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
     if (bias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
     if (N <= 0) return 0;

@@ -14,6 +14,8 @@
 #include "io/checkpoint.h"
 #include "kernels/kernels.h"
 #include "model/lm.h"
+#include "io/gguf.h"
+#include "text/tok_gguf.h"
 #include "model/sampler.h"
 #include "model/vision.h"
 #include "text/tokenizer.h"
@@ -49,12 +51,14 @@ dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, do
     if (!g) return DOTS_E_NOMEM;
     dots_status st;
     char path[4096];
-    if ((st = ckpt_open(opts->model_dir, &g->ck, e))) goto fail;
+    if ((st = opts->mmproj ? ckpt_open_gguf(opts->model_dir, opts->mmproj, &g->ck, e) : ckpt_open(opts->model_dir, &g->ck, e)))
+        goto fail;
     if ((st = vision_load(g->ck, &g->vis, e))) goto fail;
     if ((st = lm_load(g->ck, &g->lm, e))) goto fail;
     if ((st = ckpt_check_unclaimed(g->ck, "", e))) goto fail;
     snprintf(path, sizeof path, "%s/tokenizer.json", opts->model_dir);
-    if ((st = tok_load(path, &g->tok, e))) goto fail;
+    if (g->ck->lm_gguf) snprintf(path, sizeof path, "%s", g->ck->lm_gguf->path); /* tokenizer from its metadata */
+    if ((st = g->ck->lm_gguf ? tok_load_gguf(g->ck->lm_gguf, &g->tok, e) : tok_load(path, &g->tok, e))) goto fail;
     const dots_text_config *tc = &g->ck->config.text;
     g->imgpad_id = tok_token_id(g->tok, "<|imgpad|>");
     if (g->imgpad_id < 0 || g->imgpad_id != tc->image_token_id) {

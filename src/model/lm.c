@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "base/quant.h"
 #include "kernels/kernels.h"
 #include "model/lm_elem.h"
 
@@ -234,12 +235,12 @@ dots_status lm_state_reserve(dots_lm_state *s, long long positions, dots_error *
 }
 
 dots_status lm_embed(const dots_lm *lm, const int *ids, int n, float *x, dots_error *e) {
-    size_t D = (size_t)lm->c.hidden_size, es = dtype_size(lm->embed->dtype);
+    size_t D = (size_t)lm->c.hidden_size, row = (size_t)dtype_row_bytes(lm->embed->dtype, D); /* block types too */
     for (int i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= lm->c.vocab_size)
             return dots_fail(e, DOTS_E_ARG, "token id %d (position %d) is outside the model's vocabulary [0, %d); "
                              "the tokenizer does not belong to this checkpoint", ids[i], i, lm->c.vocab_size);
-        dtype_to_f32(lm->embed->dtype, (const char *)lm->embed->data + (size_t)ids[i] * D * es, x + (size_t)i * D, D);
+        dequant_row(lm->embed->dtype, (const char *)lm->embed->data + (size_t)ids[i] * row, x + (size_t)i * D, (int64_t)D);
     }
     return DOTS_OK;
 }

@@ -1,0 +1,274 @@
+/* k_qlinear_multi: y = x @ W^T + bias for block-quantized W (Q8_0, Q4_K),
+ * used in place from the memory map. The activations are quantized per block
+ * once per call into reusable scratch (Q8_0 activations for Q8_0 weights, Q8_K
+ * for Q4_K); the ISA's tile then does integer dot products per block. Work is
+ * split over N panels for GEMV, over (M block, N panel) tiles for GEMM. */
+#include <stdlib.h>
+#include <string.h>
+#include "base/mem.h"
+#include "kernels/quant_kern.h"
+
+static const char *k_qisa_names[QISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512vnni", "neon", "dotprod", "i8mm"};
+const char *qisa_name(dots_qisa q) { return (unsigned)q < QISA_COUNT ? k_qisa_names[q] : "?"; }
+
+static const qkern *qisa_table(dots_qisa q) {
+    switch (q) {
+    case QISA_SCALAR: return qkern_ref();
+#if DOTS_X86
+    case QISA_AVX2: return qkern_avx2();
+    case QISA_AVXVNNI: return qkern_avxvnni();
+    case QISA_AVX512VNNI: return qkern_avx512vnni();
+#endif
+#if DOTS_ARM64
+    case QISA_NEON: return qkern_neon();
+    case QISA_DOTPROD: return qkern_dotprod();
+    case QISA_I8MM: return qkern_i8mm();
+#endif
+    default: return NULL;
+    }
+}
+
+int qisa_supported(dots_qisa q) { return (unsigned)q < QISA_COUNT && qisa_table(q) != NULL; }
+
+/* Best int8 level within the active kernel level (DOTS_ISA): avx2 may use
+ * AVX-VNNI, avx512 levels AVX512-VNNI, neon dotprod/i8mm. */
+static dots_qisa qisa_from_isa(dots_isa isa) {
+    static const dots_qisa order[] = {QISA_I8MM, QISA_DOTPROD, QISA_NEON, QISA_AVX512VNNI, QISA_AVXVNNI, QISA_AVX2};
+    for (size_t i = 0; i < sizeof order / sizeof *order; i++) {
+        dots_qisa q = order[i];
+        int fits = isa == ISA_NEON ? q >= QISA_NEON
+                   : isa == ISA_AVX2 ? q == QISA_AVX2 || q == QISA_AVXVNNI
+                   : (isa == ISA_AVX512 || isa == ISA_AVX512BF16) ? q >= QISA_AVX2 && q <= QISA_AVX512VNNI
+                   : 0;
+        if (fits && qisa_supported(q)) return q;
+    }
+    return QISA_SCALAR;
+}
+
+static int g_qisa = -1; /* set by qisa_select or $DOTS_QISA; else follows isa_active() */
+
+dots_qisa qisa_select(dots_qisa q) {
+    if ((unsigned)q >= QISA_COUNT) { g_qisa = -1; return qisa_active(); }
+    g_qisa = qisa_supported(q) ? (int)q : (int)qisa_from_isa(isa_active());
+    return (dots_qisa)g_qisa;
+}
+
+dots_qisa qisa_active(void) {
+    static int env_read;
+    if (!env_read) {
+        env_read = 1;
+        const char *env = getenv("DOTS_QISA");
+        for (int i = 0; env && i < QISA_COUNT; i++)
+            if (strcmp(env, k_qisa_names[i]) == 0 && qisa_supported((dots_qisa)i)) g_qisa = i;
+    }
+    return g_qisa >= 0 ? (dots_qisa)g_qisa : qisa_from_isa(isa_active());
+}
+
+/* ---- the driver ---------------------------------------------------------- */
+
+#define PANEL_BYTES (256 << 10) /* W panel kept in L2 while an A block streams by */
+#define MB_ROWS 64              /* A rows per GEMM task */
+#define PACKED_PANEL_BYTES (512 << 10)
+#define PACKED_MB_ROWS 192      /* ... with packed panels (packing is amortized over them) */
+#define PACKED_NB_MAX 256       /* most W rows in one packed panel */
+#define PACKED_MIN_M 4          /* fewer A rows: the unpacked tiles (no packing cost) */
+#define MAX_PARTS 4
+
+typedef struct {
+    const qkern *k;
+    dots_dtype wdt;
+    const float *x; int M, K;
+    qact8 a8;            /* Q8_0 activations */
+    blk_q8_k *a8k;       /* Q4_K activations [M][K/256] */
+    int rows_per_task;
+    int packed;          /* GEMM through the level's packed W panels */
+    char *pack; size_t pack_stride; /* one panel buffer per pool thread */
+} qact_job;
+
+static void qact_task(void *ctx, int t, int thread) {
+    (void)thread;
+    const qact_job *q = ctx;
+    int r0 = t * q->rows_per_task, r1 = r0 + q->rows_per_task < q->M ? r0 + q->rows_per_task : q->M;
+    for (int r = r0; r < r1; r++) {
+        const float *x = q->x + (size_t)r * q->K;
+        if (q->wdt == DT_Q8_0)
+            qact8_quant_row(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d8 + (size_t)r * q->a8.ld8,
+                            q->a8.corr8 + (size_t)r * q->a8.ld8);
+        else quant_row_q8_k(x, q->a8k + (size_t)r * (q->K / QK_K), q->K);
+    }
+}
+
+typedef struct {
+    const char *W; size_t wrow;  /* bytes per W row */
+    const float *bias; float *y;
+    int N, NB, MB, n_nb, n_mb;
+} qpart;
+
+typedef struct {
+    const qact_job *a;
+    qpart p[MAX_PARTS];
+    int off[MAX_PARTS + 1];
+} qlin_job;
+
+static void add_bias(const qpart *p, int m, int mr, int n0, int n1) {
+    if (!p->bias) return;
+    for (int i = 0; i < mr; i++)
+        for (int n = n0; n < n1; n++) p->y[(size_t)(m + i) * p->N + n] += p->bias[n];
+}
+
+/* Packed GEMM task: the W panel is packed once into this thread's buffer, then
+ * every A row of the block runs against it. */
+static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n0, int n1, int thread) {
+    char *P = a->pack + (size_t)thread * a->pack_stride;
+    if (a->wdt == DT_Q4_K) {
+        int nsb = a->K / QK_K;
+        a->k->q4_pack((const blk_q4_k *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q4_k), n1 - n0, nsb, P);
+        for (int m = m0; m < m1; m += a->k->pmr4) {
+            int mr = m1 - m < a->k->pmr4 ? m1 - m : a->k->pmr4;
+            a->k->q4_pgemm(a->a8k + (size_t)m * nsb, (size_t)nsb, mr, P, n1 - n0, nsb, p->y + (size_t)m * p->N + n0,
+                           (size_t)p->N);
+            add_bias(p, m, mr, n0, n1);
+        }
+        return;
+    }
+    int nb = a->K / QK8_0;
+    a->k->q8_pack((const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q8_0), n1 - n0, nb, P);
+    for (int m = m0; m < m1; m += a->k->pmr) {
+        int mr = m1 - m < a->k->pmr ? m1 - m : a->k->pmr;
+        a->k->q8_pgemm(&a->a8, m, mr, P, n1 - n0, nb, p->y + (size_t)m * p->N + n0, (size_t)p->N);
+        add_bias(p, m, mr, n0, n1);
+    }
+}
+
+static void qlin_task(void *ctx, int t, int thread) {
+    const qlin_job *j = ctx;
+    int pi = 0;
+    while (t >= j->off[pi + 1]) pi++;
+    const qpart *p = &j->p[pi];
+    const qact_job *a = j->a;
+    t -= j->off[pi];
+    int mb = t % p->n_mb, nb = t / p->n_mb; /* consecutive tasks share a W panel */
+    int n0 = nb * p->NB, n1 = n0 + p->NB < p->N ? n0 + p->NB : p->N;
+    int m0 = mb * p->MB, m1 = m0 + p->MB < a->M ? m0 + p->MB : a->M;
+    if (a->packed) { qlin_packed(a, p, m0, m1, n0, n1, thread); return; }
+    int mr_max = a->k->mr;
+    for (int m = m0; m < m1; m += mr_max) {
+        int mr = m1 - m < mr_max ? m1 - m : mr_max;
+        float *C = p->y + (size_t)m * p->N + n0;
+        if (a->wdt == DT_Q8_0)
+            a->k->q8(&a->a8, m, mr, (const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q8_0),
+                     n1 - n0, a->K / QK8_0, C, (size_t)p->N);
+        else
+            a->k->q4(a->a8k + (size_t)m * (a->K / QK_K), (size_t)(a->K / QK_K), mr,
+                     (const blk_q4_k *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q4_k), n1 - n0,
+                     a->K / QK_K, C, (size_t)p->N);
+        add_bias(p, m, mr, n0, n1);
+    }
+}
+
+/* N panel rows: GEMV splits N finely (the pool balances ~8 tasks a thread);
+ * GEMM keeps a panel in L2 and splits further only to feed every thread. */
+static void plan_part(qpart *p, int M, int T, int packed) {
+    int step = packed ? 32 : 4, mb_rows = packed ? PACKED_MB_ROWS : MB_ROWS; /* packed tiles: 32 columns */
+    int NB = (int)((packed ? PACKED_PANEL_BYTES : PANEL_BYTES) / p->wrow) / step * step;
+    if (NB < step) NB = step;
+    if (packed && NB > PACKED_NB_MAX) NB = PACKED_NB_MAX;
+    p->MB = M > mb_rows ? mb_rows : M;
+    p->n_mb = (M + p->MB - 1) / p->MB;
+    int want = M == 1 ? 8 * T : 4 * T;
+    while (NB > step && (size_t)p->n_mb * ((p->N + NB - 1) / NB) < (size_t)want)
+        NB = (NB / 2 + step - 1) / step * step;
+    p->NB = NB;
+    p->n_nb = (p->N + NB - 1) / NB;
+}
+
+static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32) {
+    size_t M = (size_t)a->M, K = (size_t)a->K, abytes;
+    if (a->wdt == DT_Q8_0) {
+        a->a8.ldq = (K + 63) / 64 * 64;
+        a->a8.ld8 = K / QK8_0 * 8;
+        abytes = M * a->a8.ldq + 2 * M * a->a8.ld8 * 4;
+    } else {
+        abytes = M * (K / QK_K) * sizeof(blk_q8_k);
+    }
+    abytes = (abytes + 63) / 64 * 64;
+    *scratch = dots_alloc(abytes + nbias * sizeof(float), "quantized linear scratch", NULL);
+    if (!*scratch) return -1;
+    if (a->wdt == DT_Q8_0) {
+        a->a8.d8 = (float *)*scratch;
+        a->a8.corr8 = (int32_t *)(*scratch + M * a->a8.ld8 * 4);
+        a->a8.qs = (int8_t *)(*scratch + 2 * M * a->a8.ld8 * 4);
+    } else {
+        a->a8k = (blk_q8_k *)*scratch;
+    }
+    *bias_f32 = (float *)(*scratch + abytes);
+    return 0;
+}
+
+int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
+                    const dots_lin_part *parts, int n_parts) {
+    if (!dtype_is_quant(wdt) || n_parts < 1 || n_parts > MAX_PARTS) return -1;
+    if (K < 0 || K % dtype_block_elems(wdt) != 0) return -1;
+    size_t nbias = 0;
+    for (int p = 0; p < n_parts; p++) {
+        if (parts[p].N < 0 || !parts[p].y || !parts[p].W) return -1;
+        if (parts[p].bias) nbias += (size_t)parts[p].N;
+    }
+    if (nbias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
+    if (M <= 0) return 0;
+    if (K == 0) {
+        for (int p = 0; p < n_parts; p++)
+            for (int m = 0; m < M; m++) {
+                float *y = parts[p].y + (size_t)m * parts[p].N;
+                if (parts[p].bias) dtype_to_f32(bdt, parts[p].bias, y, (size_t)parts[p].N);
+                else memset(y, 0, (size_t)parts[p].N * sizeof *y);
+            }
+        return 0;
+    }
+    qact_job a;
+    memset(&a, 0, sizeof a);
+    a.k = qisa_table(qisa_active());
+    a.wdt = wdt; a.x = x; a.M = M; a.K = K;
+    char *scratch;
+    float *bias_f32;
+    if (qscratch(&a, nbias, &scratch, &bias_f32) != 0) return -1;
+    int T = pool_threads(pool);
+    int nt = M < 4 * T ? M : 4 * T;
+    a.rows_per_task = (M + nt - 1) / nt;
+    pool_run((size_t)M * K >= 65536 ? pool : NULL, (M + a.rows_per_task - 1) / a.rows_per_task, qact_task, &a);
+
+    qlin_job j;
+    memset(&j, 0, sizeof j);
+    j.a = &a;
+    int ntasks = 0, nb_max = 0;
+    a.packed = M >= PACKED_MIN_M && (wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
+    for (int p = 0; p < n_parts; p++) {
+        qpart *q = &j.p[p];
+        q->W = parts[p].W;
+        q->wrow = (size_t)dtype_row_bytes(wdt, (uint64_t)K);
+        q->N = parts[p].N;
+        q->y = parts[p].y;
+        if (parts[p].bias) {
+            dtype_to_f32(bdt, parts[p].bias, bias_f32, (size_t)q->N);
+            q->bias = bias_f32;
+            bias_f32 += q->N;
+        }
+        j.off[p] = ntasks;
+        if (q->N > 0) {
+            plan_part(q, M, T, a.packed);
+            if (q->NB > nb_max) nb_max = q->NB;
+            ntasks += q->n_nb * q->n_mb;
+        }
+    }
+    for (int p = n_parts; p <= MAX_PARTS; p++) j.off[p] = ntasks;
+    if (a.packed) {
+        size_t pb = wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, K / QK8_0) : a.k->q4_pack_bytes(nb_max, K / QK_K);
+        a.pack_stride = (pb + 63) / 64 * 64;
+        a.pack = dots_alloc(a.pack_stride * (size_t)T, "quantized linear panels", NULL);
+        if (!a.pack) { dots_free(scratch); return -1; }
+    }
+    pool_run(pool, ntasks, qlin_task, &j);
+    dots_free(a.pack);
+    dots_free(scratch);
+    return 0;
+}

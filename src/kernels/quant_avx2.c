@@ -1,0 +1,249 @@
+/* Int8 tiles for Q8_0 / Q4_K weights with 256-bit vectors: vpmaddubsw +
+ * vpmaddwd (AVX2), and vpdpbusd (AVX-VNNI, compiled with a target attribute
+ * and used only where the CPU reports it). Q4_K nibbles are unpacked to bytes
+ * in registers. Tiles: MR A rows x NR W rows, accumulators in registers. */
+#include <immintrin.h>
+#include <string.h>
+#include "kernels/quant_kern.h"
+
+#include "kernels/quant_tile256.h"
+
+Q8_FAMILY(q8_avx2, , W_PREP_AVX2, DOT_AVX2)
+Q8_FAMILY(q8_avxvnni, __attribute__((target("avxvnni"))), W_PREP_VNNI, DOT_VNNI)
+
+/* --- Q4_K x Q8_K -----------------------------------------------------------
+ * Per 64-value group g the 32 bytes of nibbles give sub-blocks 2g (low) and
+ * 2g+1 (high). u4 x s8 pairs (vpmaddubsw) then x the sub-block's 6-bit scale
+ * (vpmaddwd, the scale spread by vpshufb) sum into int32 over the super-block;
+ * the mins term is the 6-bit mins . the Q8_K sub-block sums (vpmaddwd). */
+
+/* The 8 scales as int16 in both 128-bit halves, and the 8 mins as int16, from
+ * the 12 packed bytes read as three 32-bit words (ggml's get_scale_min_k4 order). */
+static inline void q4k_scales_v(const uint8_t *s, __m256i *sc, __m128i *mn) {
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+    uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+    *mn = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+}
+
+/* The 8 sub-block sums of a Q8_K block as int16 (each <= 32 * 127). */
+static inline __m128i q8k_subsums(const blk_q8_k *a) {
+    __m256i s = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), _mm256_set1_epi16(1));
+    return _mm_packs_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+static inline int hsum4_epi32(__m128i v) {
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1));
+    return _mm_cvtsi128_si32(v);
+}
+
+#define Q4_TILE(NAME, MR, NR) \
+    static void NAME(const blk_q8_k *A, size_t lda, const blk_q4_k *W, size_t ldw, int nsb, float *C, size_t ldc) { \
+        __m256 acc[MR][NR]; \
+        float macc[MR][NR]; \
+        const __m256i m4 = _mm256_set1_epi8(0x0F); \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { acc[i][j] = _mm256_setzero_ps(); macc[i][j] = 0; } \
+        for (int b = 0; b < nsb; b++) { \
+            __m256i sc[NR]; \
+            __m128i mn[NR]; \
+            __m256i isum[MR][NR]; \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) q4k_scales_v(W[(size_t)j * ldw + b].scales, &sc[j], &mn[j]); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) isum[i][j] = _mm256_setzero_si256(); \
+            _Pragma("GCC unroll 8") for (int g = 0; g < 4; g++) { \
+                __m256i lo[NR], hi[NR]; \
+                const __m256i pick_lo = _mm256_set1_epi16((short)(((4 * g + 1) << 8) | (4 * g))); \
+                const __m256i pick_hi = _mm256_set1_epi16((short)(((4 * g + 3) << 8) | (4 * g + 2))); \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
+                    __m256i q = _mm256_loadu_si256((const __m256i *)(W[(size_t)j * ldw + b].qs + 32 * g)); \
+                    lo[j] = _mm256_and_si256(q, m4); \
+                    hi[j] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4); \
+                } \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                    const int8_t *aq = A[(size_t)i * lda + b].qs + 64 * g; \
+                    __m256i alo = _mm256_loadu_si256((const __m256i *)aq); \
+                    __m256i ahi = _mm256_loadu_si256((const __m256i *)(aq + 32)); \
+                    _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
+                        __m256i pl = _mm256_madd_epi16(_mm256_maddubs_epi16(lo[j], alo), _mm256_shuffle_epi8(sc[j], pick_lo)); \
+                        __m256i ph = _mm256_madd_epi16(_mm256_maddubs_epi16(hi[j], ahi), _mm256_shuffle_epi8(sc[j], pick_hi)); \
+                        isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_add_epi32(pl, ph)); \
+                    } \
+                } \
+            } \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                const blk_q8_k *a = A + (size_t)i * lda + b; \
+                __m128i ss = q8k_subsums(a); \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
+                    const blk_q4_k *w = W + (size_t)j * ldw + b; \
+                    int msum = hsum4_epi32(_mm_madd_epi16(mn[j], ss)); \
+                    macc[i][j] += _cvtsh_ss(w->dmin) * a->d * (float)msum; \
+                    acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][j]), _mm256_set1_ps(_cvtsh_ss(w->d) * a->d), \
+                                                acc[i][j]); \
+                } \
+            } \
+        } \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]) - macc[i][j]; \
+    }
+
+Q4_TILE(q4_1_4, 1, 4)
+Q4_TILE(q4_1_1, 1, 1)
+Q4_TILE(q4_2_2, 2, 2)
+Q4_TILE(q4_2_1, 2, 1)
+
+/* any mr (1..4, as 2-row halves) and nr */
+static void q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                    size_t ldc) {
+    for (int i = 0; i < mr; i += 2) {
+        const blk_q8_k *a = A + (size_t)i * lda;
+        float *c = C + (size_t)i * ldc;
+        int two = mr - i >= 2, j = 0;
+        if (!two)
+            for (; j + 4 <= nr; j += 4) q4_1_4(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+        for (; j + 2 <= nr && two; j += 2) q4_2_2(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+        for (; j < nr; j++) {
+            if (two) q4_2_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+            else q4_1_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+        }
+    }
+}
+
+/* exported so the AVX-512 level can reuse the Q4_K tile */
+void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                   size_t ldc) {
+    q4_avx2(A, lda, mr, W, ldw, nr, nsb, C, ldc);
+}
+
+/* --- packed Q8_0 GEMM (M > a few rows) ---------------------------------------
+ * W panel per 8-column group g and block b (PG_BYTES): s8 weights as [8 steps]
+ * [8 columns][4 values], then the 8 scales (f32). One A row's 4 values are
+ * broadcast against 4 values of 8 columns, so the int32 sums stay per column
+ * over the whole block: AVX2 by |a| x sign(w, a) (vpmaddubsw) and vpmaddwd,
+ * AVX-VNNI by vpdpbusd on w ^ 0x80 started from the block's -128 * sum(a). */
+#define PG_BYTES 288
+
+static size_t pack_bytes(int ncols, int nb) { return (size_t)((ncols + 7) / 8) * (size_t)nb * PG_BYTES; }
+
+static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
+    const char *base = (const char *)W;
+    for (int g = 0; g < (ncols + 7) / 8; g++) {
+        int valid = ncols - 8 * g < 8 ? ncols - 8 * g : 8;
+        __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid), lane);
+        __m256i idx = _mm256_mullo_epi32(_mm256_add_epi32(_mm256_set1_epi32(8 * g), lane),
+                                         _mm256_set1_epi32((int)(ldw * sizeof(blk_q8_0))));
+        for (int b = 0; b < nb; b++) {
+            char *dst = (char *)P + ((size_t)g * nb + b) * PG_BYTES;
+            const int *blk = (const int *)(base + (size_t)b * sizeof(blk_q8_0));
+            for (int s = 0; s < 8; s++) {
+                __m256i q = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), (const int *)((const char *)blk + 2 + 4 * s), idx, m, 1);
+                _mm256_storeu_si256((__m256i *)(dst + 32 * s), q);
+            }
+            __m256i d = _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), blk, idx, m, 1);
+            d = _mm256_and_si256(d, _mm256_set1_epi32(0xFFFF));
+            __m128i d16 = _mm_packus_epi32(_mm256_castsi256_si128(d), _mm256_extracti128_si256(d, 1));
+            _mm256_storeu_ps((float *)(dst + 256), _mm256_cvtph_ps(d16));
+        }
+    }
+}
+
+#define PG_INIT_AVX2(corr) _mm256_setzero_si256()
+#define PG_INIT_VNNI(corr) _mm256_set1_epi32(corr)
+/* AVX2: |w| (u8, also right for w = -128) x sign(a, w); a is never -128 */
+#define PG_WA_AVX2(w) _mm256_sign_epi8(w, w)
+#define PG_WA_VNNI(w) (w)
+#define PG_W_AVX2(w) (w)
+#define PG_W_VNNI(w) _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80))
+#define PG_DOT_AVX2(ia, w, wa, a) \
+    _mm256_add_epi32(ia, _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)))
+#define PG_DOT_VNNI(ia, w, wa, a) ((void)(wa), _mm256_dpbusd_avx_epi32(ia, w, a))
+
+#define PGEMM(NAME, MR, NG, ATTR, V) \
+    ATTR static void NAME(const qact8 *A, int m0, const char *P, int nb, float *C, size_t ldc, int last_cols) { \
+        __m256 acc[MR][NG]; \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm256_setzero_ps(); \
+        for (int b = 0; b < nb; b++) { \
+            __m256i ia[MR][NG]; \
+            const int8_t *aq[MR]; \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                size_t r = (size_t)(m0 + i); \
+                aq[i] = A->qs + r * A->ldq + (size_t)b * 32; \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_INIT_##V(A->corr8[r * A->ld8 + (size_t)b * 8]); \
+            } \
+            _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
+                __m256i w[NG], wa[NG]; \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                    w[c] = PG_W_##V(_mm256_loadu_si256((const __m256i *)(P + ((size_t)c * nb + b) * PG_BYTES + 32 * s))); \
+                    wa[c] = PG_WA_##V(w[c]); \
+                } \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                    int32_t a4; \
+                    memcpy(&a4, aq[i] + 4 * s, 4); \
+                    __m256i a = _mm256_set1_epi32(a4); \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_DOT_##V(ia[i][c], w[c], wa[c], a); \
+                } \
+            } \
+            __m256 dw[NG]; \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm256_loadu_ps((const float *)(P + ((size_t)c * nb + b) * PG_BYTES + 256)); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                __m256 da = _mm256_set1_ps(A->d8[(size_t)(m0 + i) * A->ld8 + (size_t)b * 8]); \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
+                    acc[i][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][c]), _mm256_mul_ps(dw[c], da), acc[i][c]); \
+            } \
+        } \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                float *dst = C + (size_t)i * ldc + 8 * c; \
+                if (c < NG - 1 || last_cols >= 8) _mm256_storeu_ps(dst, acc[i][c]); \
+                else { \
+                    float t[8]; \
+                    _mm256_storeu_ps(t, acc[i][c]); \
+                    memcpy(dst, t, sizeof(float) * (size_t)last_cols); \
+                } \
+            } \
+    }
+
+typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, int);
+
+#define PGEMM_FAMILY(P, ATTR, V) \
+    PGEMM(P##_1_2, 1, 2, ATTR, V) PGEMM(P##_2_2, 2, 2, ATTR, V) PGEMM(P##_3_2, 3, 2, ATTR, V) \
+    PGEMM(P##_1_1, 1, 1, ATTR, V) PGEMM(P##_2_1, 2, 1, ATTR, V) PGEMM(P##_3_1, 3, 1, ATTR, V) \
+    static void P(const qact8 *A, int m0, int mr, const void *Pk, int ncols, int nb, float *C, size_t ldc) { \
+        static const pg_fn two[3] = {P##_1_2, P##_2_2, P##_3_2}, one[3] = {P##_1_1, P##_2_1, P##_3_1}; \
+        int ng = (ncols + 7) / 8; \
+        for (int g = 0; g < ng; g += 2) { \
+            int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 8 * (g + n_here - 1); \
+            (n_here == 2 ? two : one)[mr - 1](A, m0, (const char *)Pk + (size_t)g * nb * PG_BYTES, nb, C + 8 * g, ldc, \
+                                              last_cols); \
+        } \
+    }
+
+PGEMM_FAMILY(pg_avx2, , AVX2)
+PGEMM_FAMILY(pg_avxvnni, __attribute__((target("avxvnni"))), VNNI)
+
+static int cpu_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+const qkern *qkern_avx2(void) {
+    static const qkern k = {.q8 = q8_avx2, .q4 = q4_avx2, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avx2, .pmr = 2,
+                            .q8_pack_bytes = pack_bytes};
+    return cpu_avx2() ? &k : NULL;
+}
+
+const qkern *qkern_avxvnni(void) {
+    static const qkern k = {.q8 = q8_avxvnni, .q4 = q4_avx2, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avxvnni,
+                            .pmr = 3, .q8_pack_bytes = pack_bytes};
+#if defined(__clang__) || __GNUC__ >= 11
+    return cpu_avx2() && __builtin_cpu_supports("avxvnni") ? &k : NULL;
+#else
+    return NULL;
+#endif
+}

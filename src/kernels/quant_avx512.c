@@ -1,0 +1,232 @@
+/* Int8 kernels of the AVX512-VNNI level: GEMV / small M through the 256-bit
+ * tiles (vpdpbusd ymm), GEMM through packed W panels with vpdpbusd zmm (Q8_0,
+ * Q4_K); the Q4_K GEMV uses the AVX2 level's tile. */
+#include <immintrin.h>
+#include <string.h>
+#include "kernels/quant_kern.h"
+
+#define VNNI __attribute__((target("avx512vnni")))
+
+/* GEMV and small M: the 256-bit tiles with vpdpbusd ymm (AVX512VL): they
+ * measured ~1.4x the bytes per CPU-second of a 2-blocks-per-zmm tile (whose
+ * per-block scale shuffles load port 5), with L2-resident weights. */
+#include "kernels/quant_tile256.h"
+#define DOT_VNNI_VL(wp, w, av, corr) _mm256_dpbusd_epi32(corr, wp, av)
+Q8_FAMILY(q8_vl, VNNI, W_PREP_VNNI, DOT_VNNI_VL)
+
+/* --- packed GEMM (M > a few rows) -------------------------------------------
+ * W panel packed per 16-column group g and block b into 576 bytes:
+ * u8 (w ^ 0x80) as [8 steps][16 columns][4 values], then the 16 scales (f32).
+ * One vpdpbusd then takes 4 values of one A row (broadcast) against 4 values of
+ * 16 columns, so the int32 sums stay per column over the whole block and the
+ * f32 work (convert, scale, add) is once per block per 16 outputs. */
+#define PG_BYTES 576
+
+static size_t pack_bytes(int ncols, int nb) { return (size_t)((ncols + 15) / 16) * (size_t)nb * PG_BYTES; }
+
+static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
+    const char *base = (const char *)W;
+    for (int g = 0; g < (ncols + 15) / 16; g++) {
+        int valid = ncols - 16 * g < 16 ? ncols - 16 * g : 16;
+        __mmask16 m = (__mmask16)((1u << valid) - 1);
+        __m512i idx = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(16 * g), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)),
+                                         _mm512_set1_epi32((int)(ldw * sizeof(blk_q8_0))));
+        for (int b = 0; b < nb; b++) {
+            char *dst = (char *)P + ((size_t)g * nb + b) * PG_BYTES;
+            const char *blk = base + (size_t)b * sizeof(blk_q8_0);
+            for (int s = 0; s < 8; s++) {
+                __m512i q = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk + 2 + 4 * s, 1);
+                _mm512_storeu_si512(dst + 64 * s, _mm512_xor_si512(q, _mm512_set1_epi8((char)0x80)));
+            }
+            __m512i d = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, blk, 1);
+            _mm512_storeu_ps(dst + 512, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(d)));
+        }
+    }
+}
+
+#define PGEMM(NAME, MR, NG) \
+    VNNI static void NAME(const qact8 *A, int m0, const char *P, int nb, float *C, size_t ldc, __mmask16 mlast) { \
+        __m512 acc[MR][NG]; \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
+        for (int b = 0; b < nb; b++) { \
+            __m512i ia[MR][NG]; \
+            const int8_t *aq[MR]; \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                size_t r = (size_t)(m0 + i); \
+                aq[i] = A->qs + r * A->ldq + (size_t)b * 32; \
+                __m512i cr = _mm512_set1_epi32(A->corr8[r * A->ld8 + (size_t)b * 8]); \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = cr; \
+            } \
+            _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
+                __m512i w[NG]; \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) w[c] = _mm512_loadu_si512(P + ((size_t)c * nb + b) * PG_BYTES + 64 * s); \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                    int32_t a4; \
+                    memcpy(&a4, aq[i] + 4 * s, 4); \
+                    __m512i a = _mm512_set1_epi32(a4); \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = _mm512_dpbusd_epi32(ia[i][c], w[c], a); \
+                } \
+            } \
+            __m512 dw[NG]; \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm512_loadu_ps(P + ((size_t)c * nb + b) * PG_BYTES + 512); \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                __m512 da = _mm512_set1_ps(A->d8[(size_t)(m0 + i) * A->ld8 + (size_t)b * 8]); \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
+                    acc[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), _mm512_mul_ps(dw[c], da), acc[i][c]); \
+            } \
+        } \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
+                _mm512_mask_storeu_ps(C + (size_t)i * ldc + 16 * c, c == NG - 1 ? mlast : (__mmask16)0xFFFF, acc[i][c]); \
+    }
+
+PGEMM(pg_1_2, 1, 2) PGEMM(pg_2_2, 2, 2) PGEMM(pg_3_2, 3, 2) PGEMM(pg_4_2, 4, 2) PGEMM(pg_5_2, 5, 2) PGEMM(pg_6_2, 6, 2)
+PGEMM(pg_1_1, 1, 1) PGEMM(pg_2_1, 2, 1) PGEMM(pg_3_1, 3, 1) PGEMM(pg_4_1, 4, 1) PGEMM(pg_5_1, 5, 1) PGEMM(pg_6_1, 6, 1)
+
+typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, __mmask16);
+
+static void q8_pgemm(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc) {
+    static const pg_fn two[6] = {pg_1_2, pg_2_2, pg_3_2, pg_4_2, pg_5_2, pg_6_2};
+    static const pg_fn one[6] = {pg_1_1, pg_2_1, pg_3_1, pg_4_1, pg_5_1, pg_6_1};
+    int ng = (ncols + 15) / 16;
+    for (int g = 0; g < ng; g += 2) {
+        int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 16 * (g + n_here - 1);
+        __mmask16 mlast = (__mmask16)(last_cols >= 16 ? 0xFFFF : (1u << last_cols) - 1);
+        const char *pg = (const char *)P + (size_t)g * nb * PG_BYTES;
+        (n_here == 2 ? two : one)[mr - 1](A, m0, pg, nb, C + 16 * g, ldc, mlast);
+    }
+}
+
+/* --- packed Q4_K GEMM ---------------------------------------------------------
+ * Per 16-column group and super-block (PG4_BYTES): the 256 values unpacked to
+ * u8 as [64 steps][16 columns][4], then d*sc per sub-block [8][16] (f32), the
+ * 6-bit mins as int16 pairs [4][16][2] for vpdpwssd against the Q8_K sub-block
+ * sums, and dmin [16] (f32). */
+#define PG4_Q 4096
+#define PG4_BYTES (PG4_Q + 512 + 256 + 64)
+
+static size_t pack4_bytes(int ncols, int nsb) { return (size_t)((ncols + 15) / 16) * (size_t)nsb * PG4_BYTES; }
+
+static void q4_unpack_row(const blk_q4_k *w, uint8_t *q, float *dsc, int16_t *mn, float *dmin) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int g = 0; g < 4; g++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * g));
+        _mm256_storeu_si256((__m256i *)(q + 64 * g), _mm256_and_si256(v, m4));
+        _mm256_storeu_si256((__m256i *)(q + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    }
+    const uint8_t *s = w->scales;
+    float d = _cvtsh_ss(w->d);
+    for (int j = 0; j < 4; j++) {
+        dsc[j] = d * (float)(s[j] & 63);
+        dsc[j + 4] = d * (float)((s[j + 8] & 0xF) | ((s[j] >> 6) << 4));
+        mn[j] = (int16_t)(s[j + 4] & 63);
+        mn[j + 4] = (int16_t)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+    }
+    *dmin = _cvtsh_ss(w->dmin);
+}
+
+static void q4_pack(const blk_q4_k *W, size_t ldw, int ncols, int nsb, void *P) {
+    uint8_t tmp[16][256];
+    float dsc[16][8], dmin[16];
+    int16_t mn[16][8];
+    const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(256));
+    for (int g = 0; g < (ncols + 15) / 16; g++)
+        for (int b = 0; b < nsb; b++) {
+            for (int c = 0; c < 16; c++) {
+                if (16 * g + c < ncols) q4_unpack_row(W + (size_t)(16 * g + c) * ldw + b, tmp[c], dsc[c], mn[c], &dmin[c]);
+                else { memset(tmp[c], 0, 256); memset(dsc[c], 0, sizeof dsc[c]); memset(mn[c], 0, sizeof mn[c]); dmin[c] = 0; }
+            }
+            char *dst = (char *)P + ((size_t)g * nsb + b) * PG4_BYTES;
+            for (int s = 0; s < 64; s++)
+                _mm512_storeu_si512(dst + 64 * s, _mm512_i32gather_epi32(idx, (const void *)(&tmp[0][0] + 4 * s), 1));
+            float *fd = (float *)(dst + PG4_Q);
+            for (int j = 0; j < 8; j++)
+                for (int c = 0; c < 16; c++) fd[16 * j + c] = dsc[c][j];
+            int16_t *fm = (int16_t *)(dst + PG4_Q + 512);
+            for (int p = 0; p < 4; p++)
+                for (int c = 0; c < 16; c++) { fm[32 * p + 2 * c] = mn[c][2 * p]; fm[32 * p + 2 * c + 1] = mn[c][2 * p + 1]; }
+            memcpy(dst + PG4_Q + 768, dmin, sizeof dmin);
+        }
+}
+
+#define PGEMM4(NAME, MR, NG) \
+    VNNI static void NAME(const blk_q8_k *A, size_t lda, const char *P, int nsb, float *C, size_t ldc, __mmask16 mlast) { \
+        __m512 acc[MR][NG]; \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
+        for (int b = 0; b < nsb; b++) { \
+            const char *pg[NG]; \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) pg[c] = P + ((size_t)c * nsb + b) * PG4_BYTES; \
+            __m512 t[MR][NG]; \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) t[i][c] = _mm512_setzero_ps(); \
+            for (int j = 0; j < 8; j++) { \
+                __m512i ia[MR][NG]; \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = _mm512_setzero_si512(); \
+                _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
+                    __m512i w[NG]; \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) w[c] = _mm512_loadu_si512(pg[c] + 64 * (8 * j + s)); \
+                    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                        int32_t a4; \
+                        memcpy(&a4, A[(size_t)i * lda + b].qs + 32 * j + 4 * s, 4); \
+                        __m512i a = _mm512_set1_epi32(a4); \
+                        _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = _mm512_dpbusd_epi32(ia[i][c], w[c], a); \
+                    } \
+                } \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                    __m512 dsc = _mm512_loadu_ps(pg[c] + PG4_Q + 64 * j); \
+                    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) t[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), dsc, t[i][c]); \
+                } \
+            } \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                const blk_q8_k *a = A + (size_t)i * lda + b; \
+                __m512i mi[NG]; \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) mi[c] = _mm512_setzero_si512(); \
+                _Pragma("GCC unroll 8") for (int p = 0; p < 4; p++) { \
+                    uint16_t s0 = (uint16_t)(a->bsums[4 * p] + a->bsums[4 * p + 1]); \
+                    uint16_t s1 = (uint16_t)(a->bsums[4 * p + 2] + a->bsums[4 * p + 3]); \
+                    __m512i sp = _mm512_set1_epi32((int32_t)((uint32_t)s0 | ((uint32_t)s1 << 16))); \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
+                        mi[c] = _mm512_dpwssd_epi32(mi[c], _mm512_loadu_si512(pg[c] + PG4_Q + 512 + 64 * p), sp); \
+                } \
+                __m512 da = _mm512_set1_ps(a->d); \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                    __m512 dm = _mm512_mul_ps(_mm512_loadu_ps(pg[c] + PG4_Q + 768), da); \
+                    acc[i][c] = _mm512_fmadd_ps(t[i][c], da, acc[i][c]); \
+                    acc[i][c] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(mi[c]), dm, acc[i][c]); \
+                } \
+            } \
+        } \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
+                _mm512_mask_storeu_ps(C + (size_t)i * ldc + 16 * c, c == NG - 1 ? mlast : (__mmask16)0xFFFF, acc[i][c]); \
+    }
+
+PGEMM4(p4_1_2, 1, 2) PGEMM4(p4_2_2, 2, 2) PGEMM4(p4_3_2, 3, 2) PGEMM4(p4_4_2, 4, 2)
+PGEMM4(p4_1_1, 1, 1) PGEMM4(p4_2_1, 2, 1) PGEMM4(p4_3_1, 3, 1) PGEMM4(p4_4_1, 4, 1)
+
+typedef void (*p4_fn)(const blk_q8_k *, size_t, const char *, int, float *, size_t, __mmask16);
+
+static void q4_pgemm(const blk_q8_k *A, size_t lda, int mr, const void *P, int ncols, int nsb, float *C, size_t ldc) {
+    static const p4_fn two[4] = {p4_1_2, p4_2_2, p4_3_2, p4_4_2}, one[4] = {p4_1_1, p4_2_1, p4_3_1, p4_4_1};
+    int ng = (ncols + 15) / 16;
+    for (int g = 0; g < ng; g += 2) {
+        int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 16 * (g + n_here - 1);
+        __mmask16 mlast = (__mmask16)(last_cols >= 16 ? 0xFFFF : (1u << last_cols) - 1);
+        (n_here == 2 ? two : one)[mr - 1](A, lda, (const char *)P + (size_t)g * nsb * PG4_BYTES, nsb, C + 16 * g, ldc, mlast);
+    }
+}
+
+const qkern *qkern_avx512vnni(void) {
+    static const qkern k = {.q8 = q8_vl, .q4 = qkern_q4_avx2, .mr = 4, .q8_pack = q8_pack,
+                            .q8_pgemm = q8_pgemm, .pmr = 4, .q8_pack_bytes = pack_bytes,
+                            .q4_pack = q4_pack, .q4_pgemm = q4_pgemm, .pmr4 = 4, .q4_pack_bytes = pack4_bytes};
+    __builtin_cpu_init();
+    int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vnni");
+    return ok ? &k : NULL;
+}

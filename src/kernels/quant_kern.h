@@ -1,0 +1,67 @@
+/* Internal: int8 kernels for block-quantized weights (qlinear.c drives them).
+ *
+ * Activations are quantized per block on the fly, per row:
+ *  - for Q8_0 weights into "qact8": int8 qs[K] (q = roundf(x / d), d = amax/127,
+ *    one f32 d per 32 values), plus, per block, d repeated 8 times (d8) and
+ *    corr8 = {-128 * sum(qs of the block), 0 x 7}: VNNI kernels compute
+ *    vpdpbusd(w ^ 0x80, a) = sum w a + 128 sum a, and start from corr8 to cancel it.
+ *  - for Q4_K weights into Q8_K blocks (blk_q8_k, quant_row_q8_k).
+ * Numeric contract: every block's integer dot product is exact; the f32 sum over
+ * blocks of (weight scale * activation scale * integer dot) is in any order. */
+#ifndef DOTS_QUANT_KERN_H
+#define DOTS_QUANT_KERN_H
+#include <stdint.h>
+#include "base/quant.h"
+#include "kernels/kernels.h"
+
+typedef struct qact8 {
+    int8_t *qs; size_t ldq;        /* [M][ldq], ldq >= K */
+    float *d8; int32_t *corr8;     /* [M][ld8] each, ld8 = 8 * K/32 */
+    size_t ld8;
+} qact8;
+
+/* C[i, j] = sum over K of A[m0 + i] . W[j] for i < mr (<= 4), j < nr (any).
+ * W rows have ldw blocks; nb blocks are summed; ldc in floats. */
+typedef void (*q8_tile_fn)(const qact8 *A, int m0, int mr, const blk_q8_0 *W, size_t ldw, int nr, int nb, float *C,
+                           size_t ldc);
+typedef void (*q4_tile_fn)(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb,
+                           float *C, size_t ldc);
+
+/* GEMM with a packed W panel (optional): pack lays ncols W rows (nb blocks
+ * each) out column-interleaved for outer-product dot products into P (see
+ * quant_avx512.c); gemm then computes C[i, j] for i < mr (<= pmr), j < ncols. */
+typedef void (*q8_pack_fn)(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P);
+typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc);
+
+typedef struct qkern {
+    q8_tile_fn q8;
+    q4_tile_fn q4;
+    int mr;  /* most A rows per tile call */
+    q8_pack_fn q8_pack;     /* NULL: no packed GEMM at this level */
+    q8_pgemm_fn q8_pgemm;
+    int pmr;                /* most A rows per q8_pgemm call */
+    size_t (*q8_pack_bytes)(int ncols, int nb);
+    /* the same for Q4_K weights (Q8_K activations; nsb super-blocks) */
+    void (*q4_pack)(const blk_q4_k *W, size_t ldw, int ncols, int nsb, void *P);
+    void (*q4_pgemm)(const blk_q8_k *A, size_t lda, int mr, const void *P, int ncols, int nsb, float *C, size_t ldc);
+    int pmr4;
+    size_t (*q4_pack_bytes)(int ncols, int nsb);
+} qkern;
+
+/* One activation row (K = 32 * nb) into qs[K], d8[nb*8], corr8[nb*8]. */
+void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8);
+
+/* The 256-bit Q4_K tile (quant_avx2.c), shared with the AVX-512 level. */
+void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                   size_t ldc);
+
+/* Tables per level; NULL where this build or CPU lacks the level. */
+const qkern *qkern_ref(void);
+const qkern *qkern_avx2(void);
+const qkern *qkern_avxvnni(void);
+const qkern *qkern_avx512vnni(void);
+const qkern *qkern_neon(void);
+const qkern *qkern_dotprod(void);
+const qkern *qkern_i8mm(void);
+
+#endif
