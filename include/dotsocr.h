@@ -123,6 +123,7 @@ typedef struct dots_progress {
     dots_phase phase;
     long done, total;        /* units of the phase; total 0 = unknown */
     double seconds;          /* since the call (dots_generate / dots_parse_page) began */
+    int item;                /* dots_parse_pages: the page's index in its page list (else 0) */
 } dots_progress;
 
 typedef struct dots_gen_opts {
@@ -276,6 +277,7 @@ typedef struct dots_parse_opts {
     int (*on_text)(void *user, const char *utf8, size_t len);
     int (*on_progress)(void *user, const dots_progress *p);
     void *user;
+    int rep_min_cycles, rep_min_tokens, rep_max_period; /* repetition guard, as in dots_gen_opts */
 } dots_parse_opts;
 void dots_parse_opts_init(dots_parse_opts *o);
 
@@ -340,6 +342,26 @@ void dots_page_result_free(dots_page_result *r);
  * value the mode does not produce are left out. *out is malloc'd. */
 #define DOTS_JSON_PICTURE 1
 dots_status dots_page_result_to_json(const dots_page_result *r, int flags, char **out, dots_error *e);
+/* Several pages at once through dots_generate_batch (continuous batching): up to batch pages
+ * (<= 0: 4) are decoded together; each page is rendered only when it is admitted and freed
+ * once it is done, so memory holds the pages in flight plus one. Each page gets the prompt,
+ * options and post-processing dots_parse_page gives it, and (greedy) the same result, timings
+ * apart. on_page_done is called as each page finishes (any order, on the calling thread) with
+ * its status, error and result (NULL on failure; the callee owns it: dots_page_result_free);
+ * a failed page does not stop the others. opts->on_progress sees every page, told by
+ * dots_progress.item; opts->on_text is not called (the pages' pieces would interleave: stream
+ * with dots_parse_page). Cancelling through on_progress fails the pages with DOTS_E_INTERRUPTED.
+ * Returns DOTS_OK once every page was reported, or an error for bad arguments (then no page
+ * is reported). */
+typedef struct dots_page_ref {
+    dots_document *doc;          /* pages of several documents may be mixed */
+    int page_index;              /* 0-based */
+} dots_page_ref;
+typedef void (*dots_page_done_fn)(void *user, int item, dots_status status, const dots_error *error,
+                                  dots_page_result *result);
+dots_status dots_parse_pages(dots_engine *eng, const dots_page_ref *pages, int n, const dots_parse_opts *opts,
+                             int batch, dots_page_done_fn on_page_done, void *user, dots_error *e);
+
 /* ------------------------------------------------------ batched generation */
 
 /* One request of a batch: its own images, prompt and options (sampling, seed,
@@ -365,6 +387,13 @@ typedef struct dots_batch_opts {
     /* Called as each request finishes (any order), on the calling thread. May be NULL. */
     void (*on_done)(void *user, int index, dots_batch_request *req);
     void *user;
+    /* Optional: called just before request index is admitted (in submission order) to fill in
+     * its images, prompt_text and opts only then, so a caller with many requests holds only
+     * those in flight (and the next one, while it waits for KV room). With it set the requests
+     * may be empty when dots_generate_batch is called. Return DOTS_OK, or a status with
+     * req->error filled: that request then fails with it (on_done is called) and the others
+     * run on. The images and prompt must stay valid until the request's on_done. */
+    dots_status (*on_start)(void *user, int index, dots_batch_request *req);
 } dots_batch_opts;
 
 /* Continuous batching: runs the n requests, up to max_batch decoding together

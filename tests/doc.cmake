@@ -15,6 +15,11 @@ if(DOTS_DOC_PY AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/data/tiny-dots/config.jso
     COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_outputs.py $<TARGET_FILE:dotsocr>
             ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_outputs)
   set_tests_properties(doc_parse_outputs PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
+  # --batch 4 == --batch 1 (page files, records), a failed page among them, the loop flags (issue 13 item 3)
+  add_test(NAME doc_parse_batch
+    COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_batch.py $<TARGET_FILE:dotsocr>
+            ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_batch)
+  set_tests_properties(doc_parse_batch PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
 endif()
 # The system turn of dots.mocr's general mode against the reference chat template (jinja2) + tokenizers.
 if(EXISTS "${DOTS_PYTHON}")

@@ -18,10 +18,12 @@ typedef struct {
     int32_t *tokens;
     size_t steps, cap;
     int vocab, failed;
+    size_t streamed;          /* bytes of the answer printed so far */
 } gen_ctx;
 
 static int on_text(void *user, const char *s, size_t n) {
-    (void)user;
+    gen_ctx *c = user;
+    c->streamed += n;
     fwrite(s, 1, n, stdout);
     fflush(stdout);
     return g_interrupted != 0;
@@ -61,6 +63,7 @@ static void usage(FILE *f) {
             "  --top-p P             nucleus sampling mass, (0,1] (default 1)\n"
             "  --seed S              sampling seed (default 0)\n"
             "  --no-repetition-guard do not stop generations stuck in a loop\n"
+            "  --rep-min-cycles N --rep-min-tokens N --rep-max-period N   loop thresholds (default 12, 256, 512)\n"
             "  --min-pixels N, --max-pixels N   smart_resize bounds (default: preprocessor_config.json)\n"
             "  --max-context N       context limit in tokens (default: the model's max_length or 32768)\n"
             "  --prefill-chunk N     tokens per prefill step (default 512)\n"
@@ -73,6 +76,7 @@ int cmd_generate(int argc, char **argv) {
     const char *model = NULL, *mmproj = NULL, *prompt_mode = NULL, *prompt_text = NULL, *dump = NULL, *bbox_s = NULL;
     const char **imgs = calloc((size_t)argc + 1, sizeof *imgs);
     int n_imgs = 0;
+    long rep_cycles = 0, rep_tokens = 0, rep_period = 0;
     long vbatch = 0, threads = 0, max_tokens = 0, max_ctx = 0, chunk = 0, minp = 0, maxp = 0, seed = 0;
     double temp = 0, top_p = 1;
     int no_guard = 0, rc = 0;
@@ -104,6 +108,9 @@ int cmd_generate(int argc, char **argv) {
         else if (!strcmp(a, "--prefill-chunk")) { if (!cli_int(a, v, 1, 1 << 20, &chunk)) goto bad; }
         else if (!strcmp(a, "--min-pixels")) { if (!cli_int(a, v, 1, 1L << 40, &minp)) goto bad; }
         else if (!strcmp(a, "--max-pixels")) { if (!cli_int(a, v, 1, 1L << 40, &maxp)) goto bad; }
+        else if (!strcmp(a, "--rep-min-cycles")) { if (!cli_int(a, v, 2, 1 << 20, &rep_cycles)) goto bad; }
+        else if (!strcmp(a, "--rep-min-tokens")) { if (!cli_int(a, v, 1, 1 << 30, &rep_tokens)) goto bad; }
+        else if (!strcmp(a, "--rep-max-period")) { if (!cli_int(a, v, 1, 1 << 20, &rep_period)) goto bad; }
         else if (!strcmp(a, "--seed")) { if (!cli_int(a, v, 0, 0x7fffffffffffffffL, &seed)) goto bad; }
         else if (!strcmp(a, "--temperature")) { if (!cli_double(a, v, 0, 100, &temp)) goto bad; }
         else if (!strcmp(a, "--top-p")) { if (!cli_double(a, v, 1e-6, 1, &top_p)) goto bad; }
@@ -148,14 +155,23 @@ int cmd_generate(int argc, char **argv) {
     go.top_p = (float)top_p;
     go.seed = (uint64_t)seed;
     go.no_repetition_guard = no_guard;
+    go.rep_min_cycles = (int)rep_cycles;
+    go.rep_min_tokens = (int)rep_tokens;
+    go.rep_max_period = (int)rep_period;
     go.on_text = on_text;
     go.on_step = on_step;
     go.user = &ctx;
     signal(SIGINT, on_sigint);
     dots_status st = dots_generate(eng, images, n_imgs, text, &go, &res, &e);
     signal(SIGINT, SIG_DFL);
+    size_t answer_len = res.text ? strlen(res.text) : 0;
+    /* a failure mid-decode keeps the answer so far: print what the stream still held back */
+    if (res.stop == DOTS_STOP_ERROR && answer_len > ctx.streamed) fwrite(res.text + ctx.streamed, 1, answer_len - ctx.streamed, stdout);
     fputc('\n', stdout);
     fflush(stdout);
+    if (st && res.stop == DOTS_STOP_ERROR)
+        fprintf(stderr, "dotsocr: generation failed after %d tokens; the text above is the answer so far\n",
+                res.generated_tokens);
     if (st) goto fail;
     fprintf(stderr, "dotsocr: %d prompt tokens (input %dx%d), %d generated, stop: %s\n", res.prompt_tokens,
             res.input_width, res.input_height, res.generated_tokens, dots_stop_reason_name(res.stop));
@@ -166,6 +182,10 @@ int cmd_generate(int argc, char **argv) {
     if (res.stop == DOTS_STOP_REPETITION)
         fprintf(stderr, "dotsocr: stopped because the output repeats itself (a known failure of this model); "
                         "--no-repetition-guard lets it run on\n");
+    /* the stream cannot take back what it printed: say how much of it the answer drops */
+    if (res.stop == DOTS_STOP_REPETITION && res.trimmed_bytes)
+        fprintf(stderr, "dotsocr: the last %zu bytes printed above (the loop's repeats) are not part of the answer "
+                        "(%zu bytes)\n", res.trimmed_bytes, answer_len);
     if (dump) {
         if (ctx.failed) { dots_fail(&e, DOTS_E_NOMEM, "out of memory keeping the logits for --dump-logits"); goto fail; }
         st_writer *w = st_writer_new(&e);

@@ -33,6 +33,7 @@ static void on_sigint(int sig) {
 typedef struct parse_opts {
     const char *model, *mmproj, *out, *pages;
     int threads, stream, quiet, resume;
+    int batch;               /* pages decoded together; 0: from free memory (auto_batch) */
     dots_doc_opts dopts;     /* dpi, fitz preprocess */
     dots_parse_opts popts;   /* mode, bbox, pixels, tokens, temperature */
 } parse_opts;
@@ -106,25 +107,6 @@ static void page_notes(const parse_opts *o, const progress *pr, const char *save
     fputs("\n", stderr);
 }
 
-/* Parses one page and writes its files into rec; DOTS_E_INTERRUPTED on Ctrl-C. */
-static dots_status do_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, int page,
-                           const char *save_dir, const char *save_name, json_object *rec, dots_error *e) {
-    page_ctx pc = {o, pr};
-    dots_parse_opts po = o->popts;
-    po.on_text = on_text;
-    po.on_progress = on_progress;
-    po.user = &pc;
-    dots_page_result *r = NULL;
-    dots_status st = dots_parse_page(eng, doc, page, &po, &r, e);
-    if (o->stream && st != DOTS_E_INTERRUPTED) { fputc('\n', stdout); fflush(stdout); }
-    if (st) return st;
-    pr->tok_rate = r->seconds_decode > 0 ? r->generated_tokens / r->seconds_decode : 0;
-    page_notes(o, pr, save_name, r);
-    st = parse_write_page(save_dir, save_name, dots_doc_label(doc), r, rec, e);
-    dots_page_result_free(r);
-    return st;
-}
-
 typedef struct counts { int ok, failed, interrupted, skipped; } counts;
 
 /* The whole document failed before any page: one record (page_no 0) says why. */
@@ -148,28 +130,34 @@ static void doc_done_line(const progress *pr, const char *base, int done_pages) 
     fprintf(stderr, "\r\033[K%s: %d page%s in %s\n", base, done_pages, done_pages == 1 ? "" : "s", t);
 }
 
-/* One page: skip it (--resume), or parse it, write its files and put its record. */
-static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, int p,
-                     const char *name, const char *save_dir, jsonl_store *js, counts *cnt) {
+/* A finished page (result r, or status st with e): writes its files, puts its record. */
+static void save_page(const parse_opts *o, progress *pr, dots_document *doc, int p, const char *name,
+                      const char *save_dir, jsonl_store *js, counts *cnt, dots_status st, dots_error *e,
+                      dots_page_result *r) {
     const char *input = dots_doc_label(doc);
     char save_name[1100];
     if (dots_doc_get_kind(doc) == DOTS_DOC_PDF) snprintf(save_name, sizeof save_name, "%s_page_%d", name, p);
     else snprintf(save_name, sizeof save_name, "%s", name);
-    dots_error e = {0};
-    json_object *rec = parse_record_new(p);
-    if (!rec) { fprintf(stderr, "dotsocr: out of memory\n"); cnt->failed++; return; }
-    dots_status st = do_page(eng, o, pr, doc, p, save_dir, save_name, rec, &e);
     if (st == DOTS_E_INTERRUPTED) {
         cnt->interrupted = 1;
-        json_object_put(rec);
+        dots_page_result_free(r);
         return;
     }
+    json_object *rec = parse_record_new(p);
+    if (!rec) { fprintf(stderr, "dotsocr: out of memory\n"); cnt->failed++; dots_page_result_free(r); return; }
+    if (!st) {
+        pr->tok_rate = r->seconds_decode > 0 ? r->generated_tokens / r->seconds_decode : 0;
+        page_notes(o, pr, save_name, r);
+        st = parse_write_page(save_dir, save_name, input, r, rec, e);
+    }
+    dots_page_result_free(r);
     if (!json_object_object_get_ex(rec, "file_path", NULL) && parse_record_add_string(rec, "file_path", input) && !st)
-        st = dots_fail(&e, DOTS_E_NOMEM, "out of memory building the record");
+        st = dots_fail(e, DOTS_E_NOMEM, "out of memory building the record");
     if (st) {
         if (pr->tty) fputc('\n', stderr);
-        fprintf(stderr, "dotsocr: %s page %d: %s\n", input, p + 1, e.msg);
-        parse_record_error(rec, &e);
+        if (strstr(e->msg, input)) fprintf(stderr, "dotsocr: %s\n", e->msg); /* it names the page already */
+        else fprintf(stderr, "dotsocr: %s page %d: %s\n", input, p + 1, e->msg);
+        parse_record_error(rec, e);
         cnt->failed++;
     } else {
         cnt->ok++;
@@ -181,53 +169,221 @@ static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_d
     }
 }
 
-static void parse_document(dots_engine *eng, const parse_opts *o, const char *input, const char *name, counts *cnt) {
-    char save_dir[4096], jpath[4096];
-    const char *base = strrchr(input, '/');
-    base = base ? base + 1 : input;
+/* One page alone (--batch 1, --stream): parse it with dots_parse_page and save it. */
+static void run_page(dots_engine *eng, const parse_opts *o, progress *pr, dots_document *doc, int p,
+                     const char *name, const char *save_dir, jsonl_store *js, counts *cnt) {
+    page_ctx pc = {o, pr};
+    dots_parse_opts po = o->popts;
+    po.on_text = on_text;
+    po.on_progress = on_progress;
+    po.user = &pc;
+    dots_page_result *r = NULL;
     dots_error e = {0};
-    progress pr;
-    memset(&pr, 0, sizeof pr);
-    pr.tty = !o->quiet && !o->stream && isatty(2);
-    pr.name = base;
-    pr.doc_start = dots_now();
-    jsonl_store js;
-    memset(&js, 0, sizeof js);
-    dots_document *doc = NULL;
-    unsigned char *sel = NULL;
-    int n_sel = 1, ok_js = 0;
-    dots_status st = doc_path(save_dir, sizeof save_dir, &e, "%s/%s", o->out, name);
-    if (!st) st = doc_path(jpath, sizeof jpath, &e, "%s/%s.jsonl", o->out, name);
-    if (!st && !(st = jsonl_open(&js, jpath, &e))) ok_js = 1;
-    if (!st) st = doc_mkdirs(save_dir, &e);
-    if (!st) st = dots_doc_open(input, &o->dopts, &doc, &e);
-    int n_pages = dots_doc_page_count(doc);
-    if (!st && !(sel = calloc((size_t)n_pages, 1))) st = dots_fail(&e, DOTS_E_NOMEM, "out of memory");
-    if (!st && dots_doc_get_kind(doc) == DOTS_DOC_PDF) st = doc_pages_select(o->pages, n_pages, sel, &n_sel, &e);
-    else if (!st) sel[0] = 1;
-    if (st) {
-        document_failed(input, ok_js ? &js : NULL, &e, cnt);
-    } else {
-        pr.page_n = n_sel;
-        int done_pages = 0;
-        for (int p = 0; p < n_pages && !g_stop && !cnt->interrupted; p++) {
-            if (!sel[p]) continue;
-            pr.page_i = ++done_pages;
-            if (o->resume && parse_record_complete(jsonl_find(&js, p), o->popts.mode)) {
-                cnt->skipped++;
-                continue;
-            }
-            pr.page_start = dots_now();
-            pr.tokens = 0;
-            if (o->stream && !o->quiet) fprintf(stderr, "--- %s: page %d/%d ---\n", base, pr.page_i, pr.page_n);
-            draw_progress(&pr, 1);
-            run_page(eng, o, &pr, doc, p, name, save_dir, &js, cnt);
-        }
-        doc_done_line(&pr, base, done_pages);
+    dots_status st = dots_parse_page(eng, doc, p, &po, &r, &e);
+    if (o->stream && st != DOTS_E_INTERRUPTED) {
+        fputc('\n', stdout);
+        fflush(stdout);
+        if (!st && r->stop == DOTS_STOP_REPETITION && !o->quiet)
+            fprintf(stderr, "dotsocr: note: the repeated tail streamed above is cut from the saved outputs\n");
     }
-    jsonl_close(&js);
-    dots_doc_close(doc);
+    save_page(o, pr, doc, p, name, save_dir, js, cnt, st, &e, r);
+}
+
+/* One input while its pages run: its folder, JSONL store, document and the pages to parse. */
+typedef struct doc_run {
+    const char *input, *name, *base;
+    char save_dir[4096];
+    jsonl_store js;
+    dots_document *doc;
+    progress pr;
+    int *todo, *pos, n_todo;  /* pages to parse (after --pages, --resume); their 1-based place among the selected */
+    int n_sel, visited;
+} doc_run;
+
+/* Opens the input's folder, store and document and lists its pages: 1, or 0 when the whole
+ * document failed (recorded, and nothing is left open). */
+static int doc_begin(const parse_opts *o, const char *input, const char *name, doc_run *d, counts *cnt) {
+    char jpath[4096];
+    memset(d, 0, sizeof *d);
+    d->input = input;
+    d->name = name;
+    d->base = strrchr(input, '/') ? strrchr(input, '/') + 1 : input;
+    d->pr.tty = !o->quiet && !o->stream && isatty(2);
+    d->pr.name = d->base;
+    d->pr.doc_start = dots_now();
+    d->n_sel = 1;
+    dots_error e = {0};
+    unsigned char *sel = NULL;
+    int ok_js = 0;
+    dots_status st = doc_path(d->save_dir, sizeof d->save_dir, &e, "%s/%s", o->out, name);
+    if (!st) st = doc_path(jpath, sizeof jpath, &e, "%s/%s.jsonl", o->out, name);
+    if (!st && !(st = jsonl_open(&d->js, jpath, &e))) ok_js = 1;
+    if (!st) st = doc_mkdirs(d->save_dir, &e);
+    if (!st) st = dots_doc_open(input, &o->dopts, &d->doc, &e);
+    int n_pages = dots_doc_page_count(d->doc);
+    if (!st && (!(sel = calloc((size_t)n_pages, 1)) || !(d->todo = calloc((size_t)n_pages, sizeof *d->todo)) ||
+                !(d->pos = calloc((size_t)n_pages, sizeof *d->pos))))
+        st = dots_fail(&e, DOTS_E_NOMEM, "out of memory");
+    if (!st && dots_doc_get_kind(d->doc) == DOTS_DOC_PDF) st = doc_pages_select(o->pages, n_pages, sel, &d->n_sel, &e);
+    else if (!st) sel[0] = 1;
+    for (int p = 0, k = 0; !st && p < n_pages; p++) {
+        if (!sel[p]) continue;
+        k++;
+        if (o->resume && parse_record_complete(jsonl_find(&d->js, p), o->popts.mode)) { cnt->skipped++; continue; }
+        d->pos[d->n_todo] = k;
+        d->todo[d->n_todo++] = p;
+    }
     free(sel);
+    if (!st) return 1;
+    document_failed(input, ok_js ? &d->js : NULL, &e, cnt);
+    jsonl_close(&d->js);
+    dots_doc_close(d->doc);
+    free(d->todo);
+    free(d->pos);
+    memset(d, 0, sizeof *d);
+    return 0;
+}
+
+static void doc_end(doc_run *d) {
+    doc_done_line(&d->pr, d->base, d->visited);
+    jsonl_close(&d->js);
+    dots_doc_close(d->doc);
+    free(d->todo);
+    free(d->pos);
+}
+
+/* --batch 1 (or --stream): the pages one after another through dots_parse_page. */
+static void parse_document(dots_engine *eng, const parse_opts *o, const char *input, const char *name, counts *cnt) {
+    doc_run d;
+    if (!doc_begin(o, input, name, &d, cnt)) return;
+    progress *pr = &d.pr;
+    pr->page_n = d.n_sel;
+    d.visited = d.n_sel - d.n_todo;
+    for (int k = 0; k < d.n_todo && !g_stop && !cnt->interrupted; k++) {
+        pr->page_i = d.pos[k];
+        pr->page_start = dots_now();
+        pr->tokens = 0;
+        d.visited++;
+        if (o->stream && !o->quiet) fprintf(stderr, "--- %s: page %d/%d ---\n", d.base, pr->page_i, pr->page_n);
+        draw_progress(pr, 1);
+        run_page(eng, o, pr, d.doc, d.todo[k], name, d.save_dir, &d.js, cnt);
+    }
+    doc_end(&d);
+}
+
+/* --batch N > 1: the pages of a group of inputs decoded together through dots_parse_pages. */
+typedef struct batch_ctx {
+    const parse_opts *o;
+    progress pr;               /* the group's line */
+    doc_run *docs;
+    int n_docs;
+    counts *cnt;
+    const int *doc_of, *page_of; /* [n] the input and page of each item */
+    unsigned char *flight;     /* [n] 1 while the page is between render and its end */
+    long *tokens;              /* [n] tokens decoded so far */
+    int n, done;
+} batch_ctx;
+
+static void draw_batch(batch_ctx *b, int final) {
+    progress *p = &b->pr;
+    if (!p->tty) return;
+    double now = dots_now();
+    if (!final && now - p->last_draw < 0.25) return;
+    p->last_draw = now;
+    char pages[200] = "", e1[32], e2[32] = "--:--";
+    size_t len = 0;
+    long toks = 0;
+    for (int i = 0; i < b->n; i++) {
+        toks += b->tokens[i];
+        if (!b->flight[i] || len + 40 >= sizeof pages) continue;
+        const doc_run *d = &b->docs[b->doc_of[i]];
+        len += (size_t)snprintf(pages + len, sizeof pages - len, "%s%.24s%s%d", len ? "," : "",
+                                b->n_docs > 1 ? d->base : "", b->n_docs > 1 ? ":" : "", b->page_of[i] + 1);
+    }
+    double el = now - p->doc_start;
+    fmt_time(el, e1, sizeof e1);
+    if (b->done > 0) fmt_time(el / b->done * (b->n - b->done), e2, sizeof e2);
+    fprintf(stderr, "\r\033[K%s: %d/%d pages done, in flight: %s  %.1f tok/s  elapsed %s  ETA %s", p->name, b->done,
+            b->n, len ? pages : "-", el > 0.5 ? toks / el : 0.0, e1, e2);
+    fflush(stderr);
+}
+
+static int on_batch_progress(void *user, const dots_progress *p) {
+    batch_ctx *b = user;
+    if (p->item >= 0 && p->item < b->n) {
+        b->flight[p->item] = 1;
+        if (p->phase == DOTS_PHASE_DECODE) b->tokens[p->item] = p->done;
+    }
+    draw_batch(b, 0);
+    return g_stop != 0;
+}
+
+static void on_batch_page(void *user, int item, dots_status st, const dots_error *err, dots_page_result *r) {
+    batch_ctx *b = user;
+    dots_error e = *err;
+    doc_run *d = &b->docs[b->doc_of[item]];
+    b->flight[item] = 0;
+    if (r) b->tokens[item] = r->generated_tokens;
+    b->done++;
+    d->visited++;
+    save_page(b->o, &b->pr, d->doc, b->page_of[item], d->name, d->save_dir, &d->js, b->cnt, st, &e, r);
+    draw_batch(b, 1);
+}
+
+static void run_group(dots_engine *eng, const parse_opts *o, doc_run *docs, int n_docs, counts *cnt) {
+    int n = 0;
+    for (int k = 0; k < n_docs; k++) {
+        docs[k].visited = docs[k].n_sel - docs[k].n_todo;
+        n += docs[k].n_todo;
+    }
+    if (n == 0) return;
+    dots_page_ref *refs = calloc((size_t)n, sizeof *refs);
+    int *doc_of = calloc((size_t)n, sizeof *doc_of), *page_of = calloc((size_t)n, sizeof *page_of);
+    unsigned char *flight = calloc((size_t)n, 1);
+    long *tokens = calloc((size_t)n, sizeof *tokens);
+    dots_error e = {0};
+    if (!refs || !doc_of || !page_of || !flight || !tokens) {
+        dots_fail(&e, DOTS_E_NOMEM, "out of memory for a batch of %d pages", n);
+    } else {
+        for (int k = 0, i = 0; k < n_docs; k++)
+            for (int j = 0; j < docs[k].n_todo; j++, i++) {
+                refs[i] = (dots_page_ref){docs[k].doc, docs[k].todo[j]};
+                doc_of[i] = k;
+                page_of[i] = docs[k].todo[j];
+            }
+        batch_ctx b = {o, docs[0].pr, docs, n_docs, cnt, doc_of, page_of, flight, tokens, n, 0};
+        char label[64];
+        snprintf(label, sizeof label, "%d files", n_docs);
+        if (n_docs > 1) b.pr.name = label;
+        dots_parse_opts po = o->popts;
+        po.on_progress = on_batch_progress;
+        po.user = &b;
+        draw_batch(&b, 1);
+        dots_parse_pages(eng, refs, n, &po, o->batch, on_batch_page, &b, &e);
+    }
+    if (e.code) { fprintf(stderr, "dotsocr: %s\n", e.msg); cnt->failed += n; }
+    free(refs);
+    free(doc_of);
+    free(page_of);
+    free(flight);
+    free(tokens);
+}
+
+/* Inputs are batched in groups of up to GROUP_DOCS open documents and about
+ * GROUP_PAGES_PER_SLOT x batch pages; a group's batch drains before the next opens. */
+#define GROUP_DOCS 32
+#define GROUP_PAGES_PER_SLOT 8
+static void parse_batched(dots_engine *eng, const parse_opts *o, char **inputs, char **names, int n_in, counts *cnt) {
+    doc_run *docs = calloc(GROUP_DOCS, sizeof *docs);
+    if (!docs) { fprintf(stderr, "dotsocr: out of memory\n"); cnt->failed++; return; }
+    for (int i = 0; i < n_in && !g_stop && !cnt->interrupted;) {
+        int nd = 0, pages = 0;
+        for (; i < n_in && nd < GROUP_DOCS && pages < GROUP_PAGES_PER_SLOT * o->batch; i++)
+            if (doc_begin(o, inputs[i], names[i], &docs[nd], cnt)) pages += docs[nd++].n_todo;
+        run_group(eng, o, docs, nd, cnt);
+        for (int k = 0; k < nd; k++) doc_end(&docs[k]);
+    }
+    free(docs);
 }
 
 static void usage(FILE *f) {
@@ -247,7 +403,12 @@ static void usage(FILE *f) {
             "  --max-tokens N        new tokens per page (default %d)\n"
             "  --temperature T       0 = greedy (default)\n"
             "  --threads N           compute threads (default: one per core)\n"
-            "  --stream              print the model's text as it comes\n"
+            "  --batch N             pages of a document decoded together (default: what free memory\n"
+            "                        holds, at most 8; docs/PARSE.md). Outputs equal --batch 1's\n"
+            "  --rep-min-cycles N --rep-min-tokens N --rep-max-period N   repetition guard thresholds\n"
+            "                        (default 12, 256, 512; see docs/PARSE.md)\n"
+            "  --no-repetition-guard let looping pages run to --max-tokens\n"
+            "  --stream              print the model's text as it comes (pages one at a time)\n"
             "  --quiet               no progress or notes on stderr\n"
             "  --resume              skip pages whose outputs an earlier run completed\n"
             "Writes OUT/<name>/<name>[_page_N].{json,md,_nohf.md,png,svg} and OUT/<name>.jsonl\n"
@@ -354,6 +515,35 @@ static void drop_repeats(char **inputs, int *n_in, int quiet) {
     *n_in = k;
 }
 
+/* /proc/meminfo MemAvailable in bytes (0: unknown). */
+static long long mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) break;
+    fclose(f);
+    return kb * 1024;
+}
+
+/* --batch default: how many pages' KV caches fit in MemAvailable, 1..8. A page's context is
+ * what the scheduler reserves at most: the vision tokens of a max-pixels image + 512 for the
+ * prompt text + max tokens, at most the context limit (docs/PARSE.md). */
+static int auto_batch(const dots_engine *eng, const parse_opts *o) {
+    dots_engine_info info = DOTS_ENGINE_INFO_INIT;
+    dots_error e = {0};
+    if (dots_engine_get_info(eng, &info, &e)) return 1;
+    long maxp = o->popts.max_pixels > 0 ? o->popts.max_pixels : info.max_pixels;
+    long unit = (long)info.patch_size * info.merge_size;
+    long long ctx = (unit > 0 ? maxp / (unit * unit) : 0) + 512 + o->popts.max_new_tokens;
+    if (ctx > info.max_context) ctx = info.max_context;
+    long long per_page = (long long)dots_engine_kv_bytes_per_token(eng) * ctx;
+    long long avail = mem_available();
+    long long n = per_page > 0 && avail > 0 ? avail / per_page : 1;
+    return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 /* Output names, the engine and the output folder: 0 or an exit code. */
 static int prepare(parse_opts *o, char **inputs, int n_in, char ***names, dots_engine **eng) {
     dots_error e = {0};
@@ -371,6 +561,8 @@ static int prepare(parse_opts *o, char **inputs, int n_in, char ***names, dots_e
     eo.mmproj = o->mmproj;
     eo.threads = o->threads;
     if (dots_engine_open(&eo, eng, &e)) return cli_report(&e);
+    if (o->stream) o->batch = 1; /* streamed pages go one at a time */
+    else if (o->batch == 0) o->batch = auto_batch(*eng, o);
     if (doc_mkdirs(o->out, &e)) return cli_report(&e);
     return 0;
 }
@@ -382,7 +574,9 @@ static int run_all(dots_engine *eng, const parse_opts *o, char **inputs, char **
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old);
     counts cnt = {0, 0, 0, 0};
-    for (int i = 0; i < n_in && !g_stop && !cnt.interrupted; i++) parse_document(eng, o, inputs[i], names[i], &cnt);
+    if (o->batch > 1) parse_batched(eng, o, inputs, names, n_in, &cnt);
+    else
+        for (int i = 0; i < n_in && !g_stop && !cnt.interrupted; i++) parse_document(eng, o, inputs[i], names[i], &cnt);
     sigaction(SIGINT, &old, NULL);
     if (cnt.skipped && !o->quiet)
         fprintf(stderr, "dotsocr: --resume: %d page%s already complete, skipped\n", cnt.skipped, cnt.skipped == 1 ? "" : "s");
@@ -444,6 +638,11 @@ int cmd_parse(int argc, char **argv) {
         }
         else if (!strcmp(a, "--temperature")) { VAL(); if (!cli_double(a, v, 0, 10, &d)) return 2; o.popts.temperature = (float)d; }
         else if (!strcmp(a, "--threads")) { VAL(); if (!cli_int(a, v, 0, 4096, &l)) return 2; o.threads = (int)l; }
+        else if (!strcmp(a, "--batch")) { VAL(); if (!cli_int(a, v, 1, 1024, &l)) return 2; o.batch = (int)l; }
+        else if (!strcmp(a, "--rep-min-cycles")) { VAL(); if (!cli_int(a, v, 2, 1 << 20, &l)) return 2; o.popts.rep_min_cycles = (int)l; }
+        else if (!strcmp(a, "--rep-min-tokens")) { VAL(); if (!cli_int(a, v, 1, 1 << 30, &l)) return 2; o.popts.rep_min_tokens = (int)l; }
+        else if (!strcmp(a, "--rep-max-period")) { VAL(); if (!cli_int(a, v, 1, 1 << 20, &l)) return 2; o.popts.rep_max_period = (int)l; }
+        else if (!strcmp(a, "--no-repetition-guard")) o.popts.no_repetition_guard = 1;
         else if (!strcmp(a, "--stream")) o.stream = 1;
         else if (!strcmp(a, "--quiet")) o.quiet = 1;
         else if (!strcmp(a, "--resume")) o.resume = 1;

@@ -44,28 +44,21 @@ int doc_mode_is_layout(dots_prompt_mode m) {
     return m == DOTS_PROMPT_LAYOUT_ALL || m == DOTS_PROMPT_LAYOUT_ONLY || m == DOTS_PROMPT_WEB;
 }
 
-/* State of one call shared with the callbacks. */
-typedef struct page_call {
-    const dots_parse_opts *o;
-    double t0;
-    int cancelled;
-} page_call;
-
-static int call_progress(page_call *c, dots_phase phase, long done, long total) {
-    if (c->o->on_progress && !c->cancelled) {
-        dots_progress p = {phase, done, total, dots_now() - c->t0};
-        if (c->o->on_progress(c->o->user, &p)) c->cancelled = 1;
+static int call_progress(page_job *j, dots_phase phase, long done, long total) {
+    if (j->o.on_progress && !j->cancelled) {
+        dots_progress p = {phase, done, total, dots_now() - j->t0, j->item};
+        if (j->o.on_progress(j->o.user, &p)) j->cancelled = 1;
     }
-    return c->cancelled;
+    return j->cancelled;
 }
 static int fwd_progress(void *user, const dots_progress *p) {
-    page_call *c = user;
-    return call_progress(c, p->phase, p->done, p->total);
+    page_job *j = user;
+    return call_progress(j, p->phase, p->done, p->total);
 }
 static int fwd_text(void *user, const char *s, size_t n) {
-    page_call *c = user;
-    if (c->o->on_text && c->o->on_text(c->o->user, s, n)) c->cancelled = 1;
-    return c->cancelled;
+    page_job *j = user;
+    if (j->o.on_text && j->o.on_text(j->o.user, s, n)) j->cancelled = 1;
+    return j->cancelled;
 }
 
 /* The user text of the mode; bbox mapped to model-input pixels for grounding (upstream
@@ -85,30 +78,82 @@ static dots_status build_prompt(const dots_parse_opts *o, const dots_image *orig
     return dots_prompt_text(o->mode, bbox, origin->width, origin->height, out, e);
 }
 
-static dots_status run_model(dots_engine *eng, page_call *c, const dots_image *origin, const dots_image *model_img,
-                             dots_gen_result *res, dots_error *e) {
-    const dots_parse_opts *o = c->o;
-    int in_w = 0, in_h = 0;
-    dots_status st = dots_engine_input_size(eng, model_img->width, model_img->height, o->min_pixels, o->max_pixels,
-                                            &in_w, &in_h, NULL, e);
-    char *prompt = NULL;
-    if (!st) st = build_prompt(o, origin, in_w, in_h, &prompt, e);
+/* The generation options of the page (the job is their callbacks' user). */
+static void gen_opts(page_job *j) {
+    const dots_parse_opts *o = &j->o;
+    dots_gen_opts *g = &j->g;
+    memset(g, 0, sizeof *g);
+    g->min_pixels = o->min_pixels;
+    g->max_pixels = o->max_pixels;
+    g->max_new_tokens = o->max_new_tokens > 0 ? o->max_new_tokens : DEFAULT_MAX_TOKENS;
+    g->temperature = o->temperature;
+    g->top_p = o->top_p;
+    g->seed = o->seed;
+    g->no_repetition_guard = o->no_repetition_guard;
+    g->rep_min_cycles = o->rep_min_cycles;
+    g->rep_min_tokens = o->rep_min_tokens;
+    g->rep_max_period = o->rep_max_period;
+    g->on_text = o->on_text ? fwd_text : NULL;
+    g->on_progress = fwd_progress;
+    g->user = j;
+    g->system_prompt = o->mode == DOTS_PROMPT_GENERAL ? GENERAL_SYSTEM : NULL;
+}
+
+dots_status page_job_init(page_job *j, dots_document *doc, int page_index, int item, const dots_parse_opts *opts_in,
+                          dots_error *e) {
+    memset(j, 0, sizeof *j);
+    j->doc = doc;
+    j->page_index = page_index;
+    j->item = item;
+    j->t0 = dots_now();
+    return take_opts(opts_in, &j->o, e);
+}
+
+const dots_image *page_model_image(const page_job *j) { return j->fitzed.rgb ? &j->fitzed : &j->origin; }
+
+static dots_status cancelled(page_job *j, dots_error *e) {
+    return dots_fail(e, DOTS_E_INTERRUPTED, "%s page %d: cancelled", dots_doc_label(j->doc), j->page_index + 1);
+}
+
+dots_status page_prepare(dots_engine *eng, page_job *j, dots_error *e) {
+    if (call_progress(j, DOTS_PHASE_RENDER, 0, 1)) return cancelled(j, e);
+    dots_status st = doc_render_for_model(j->doc, j->page_index, &j->origin, &j->fitzed, &j->dpi, e);
     if (st) return st;
-    dots_gen_opts g;
-    memset(&g, 0, sizeof g);
-    g.min_pixels = o->min_pixels;
-    g.max_pixels = o->max_pixels;
-    g.max_new_tokens = o->max_new_tokens > 0 ? o->max_new_tokens : DEFAULT_MAX_TOKENS;
-    g.temperature = o->temperature;
-    g.top_p = o->top_p;
-    g.seed = o->seed;
-    g.no_repetition_guard = o->no_repetition_guard;
-    g.on_text = fwd_text;
-    g.on_progress = fwd_progress;
-    g.user = c;
-    g.system_prompt = o->mode == DOTS_PROMPT_GENERAL ? GENERAL_SYSTEM : NULL;
-    st = dots_generate(eng, model_img, 1, prompt, &g, res, e);
-    free(prompt);
+    j->t_render = dots_now() - j->t0;
+    const dots_image *model_img = page_model_image(j);
+    int in_w = 0, in_h = 0;
+    st = dots_engine_input_size(eng, model_img->width, model_img->height, j->o.min_pixels, j->o.max_pixels, &in_w,
+                                &in_h, NULL, e);
+    if (!st) st = build_prompt(&j->o, &j->origin, in_w, in_h, &j->prompt, e);
+    if (!st) gen_opts(j);
+    return st;
+}
+
+dots_status page_finish(page_job *j, dots_status st, dots_gen_result *gen, dots_page_result **out, dots_error *e) {
+    *out = NULL;
+    dots_page_result *r = NULL;
+    if (st) goto done;
+    if (j->cancelled) { st = cancelled(j, e); goto done; }
+    if (!(r = dots_calloc(sizeof *r, "the page result", e))) { st = DOTS_E_NOMEM; goto done; }
+    r->page_index = j->page_index;
+    r->mode = j->o.mode;
+    r->width = j->origin.width;
+    r->height = j->origin.height;
+    r->dpi = j->dpi;
+    page_result_take_gen(r, gen, &j->o, j->t_render);
+    double t_post = dots_now();
+    call_progress(j, DOTS_PHASE_POSTPROCESS, 0, 1);
+    if ((st = page_postprocess(r, &j->origin, &j->o, e))) goto done;
+    r->seconds_postprocess = dots_now() - t_post;
+    *out = r;
+    r = NULL;
+done:
+    dots_page_result_free(r);
+    dots_gen_result_free(gen);
+    dots_image_free(&j->origin);
+    dots_image_free(&j->fitzed);
+    free(j->prompt);
+    j->prompt = NULL;
     return st;
 }
 
@@ -117,43 +162,14 @@ dots_status dots_parse_page(dots_engine *eng, dots_document *doc, int page_index
     if (!out) return dots_fail(e, DOTS_E_ARG, "dots_parse_page: no result pointer");
     *out = NULL;
     if (!eng || !doc) return dots_fail(e, DOTS_E_ARG, "dots_parse_page: needs an engine and a document");
-    dots_parse_opts o;
-    dots_status st = take_opts(opts_in, &o, e);
+    page_job j;
+    dots_status st = page_job_init(&j, doc, page_index, 0, opts_in, e);
     if (st) return st;
-    page_call c = {&o, dots_now(), 0};
-    dots_image origin = {0}, fitzed = {0};
     dots_gen_result gen;
     memset(&gen, 0, sizeof gen);
-    dots_page_result *r = NULL;
-    int dpi = 0;
-    if (call_progress(&c, DOTS_PHASE_RENDER, 0, 1)) goto cancelled;
-    if ((st = doc_render_for_model(doc, page_index, &origin, &fitzed, &dpi, e))) goto done;
-    const dots_image *model_img = fitzed.rgb ? &fitzed : &origin;
-    double t_render = dots_now() - c.t0;
-    if ((st = run_model(eng, &c, &origin, model_img, &gen, e))) goto done;
-    if (c.cancelled) goto cancelled;
-    if (!(r = dots_calloc(sizeof *r, "the page result", e))) { st = DOTS_E_NOMEM; goto done; }
-    r->page_index = page_index;
-    r->mode = o.mode;
-    r->width = origin.width;
-    r->height = origin.height;
-    r->dpi = dpi;
-    page_result_take_gen(r, &gen, &o, t_render);
-    double t_post = dots_now();
-    call_progress(&c, DOTS_PHASE_POSTPROCESS, 0, 1);
-    if ((st = page_postprocess(r, &origin, &o, e))) goto done;
-    r->seconds_postprocess = dots_now() - t_post;
-    *out = r;
-    r = NULL;
-    goto done;
-cancelled:
-    st = dots_fail(e, DOTS_E_INTERRUPTED, "%s page %d: cancelled", dots_doc_label(doc), page_index + 1);
-done:
-    dots_page_result_free(r);
-    dots_gen_result_free(&gen);
-    dots_image_free(&origin);
-    dots_image_free(&fitzed);
-    return st;
+    st = page_prepare(eng, &j, e);
+    if (!st) st = dots_generate(eng, page_model_image(&j), 1, j.prompt, &j.g, &gen, e);
+    return page_finish(&j, st, &gen, out, e);
 }
 
 void page_result_take_gen(dots_page_result *r, dots_gen_result *g, const dots_parse_opts *o, double t_render) {

@@ -98,7 +98,7 @@ void dots_gen_result_free(dots_gen_result *res) {
 
 int engine_report(progress_hook *h, dots_phase phase, long done, long total) {
     if (h->o->on_progress && !h->cancelled) {
-        dots_progress p = {phase, done, total, dots_now() - h->t0};
+        dots_progress p = {phase, done, total, dots_now() - h->t0, 0};
         if (h->o->on_progress(h->o->user, &p)) h->cancelled = 1;
     }
     return h->cancelled;

@@ -13,6 +13,7 @@
 typedef struct {
     dots_engine *g;
     gen_req *r;
+    dots_batch_request *reqs;
     int n;
     const dots_batch_opts *bo;
     int max_batch, step_tokens, chunk;
@@ -35,11 +36,24 @@ static void finish(sched *S, int i, dots_status st, const dots_error *e) {
     if (S->bo && S->bo->on_done) S->bo->on_done(S->bo->user, i, r->out);
 }
 
+/* A request left empty for dots_batch_opts.on_start gets its content and begins now
+ * (r->out is NULL until then). Returns non-zero if it failed (and is finished). */
+static int start(sched *S, int i) {
+    gen_req *r = &S->r[i];
+    dots_batch_request *q = &S->reqs[i];
+    dots_status st = S->bo->on_start(S->bo->user, i, q);
+    if (!st) st = req_begin(S->g, r, q, &q->error);
+    r->out = q;
+    if (st) finish(S, i, st, &q->error);
+    return st != DOTS_OK;
+}
+
 /* Admits waiting requests in order while slots and KV budget allow. */
 static void admit(sched *S) {
     for (int i = 0; i < S->n && S->active < S->max_batch; i++) {
         gen_req *r = &S->r[i];
         if (r->phase != REQ_WAITING) continue;
+        if (!r->out && start(S, i)) continue;
         dots_error *e = &r->out->error;
         if (S->budget > 0 && (long long)r->kv_bytes > S->budget) {
             dots_fail(e, DOTS_E_LIMIT, "request %d needs %zu bytes of KV cache (%lld positions: prompt %zu + answer) "
@@ -144,7 +158,7 @@ static void sched_free(sched *S) {
 static dots_status sched_init(sched *S, dots_engine *g, dots_batch_request *reqs, int n, const dots_batch_opts *bo,
                               dots_error *e) {
     memset(S, 0, sizeof *S);
-    S->g = g; S->n = n; S->bo = bo;
+    S->g = g; S->n = n; S->bo = bo; S->reqs = reqs;
     S->max_batch = bo && bo->max_batch > 0 ? bo->max_batch : 8;
     if (S->max_batch > 1024) S->max_batch = 1024;
     S->step_tokens = bo && bo->step_tokens > 0 ? bo->step_tokens : g->prefill_chunk + S->max_batch;
@@ -163,7 +177,6 @@ static dots_status sched_init(sched *S, dots_engine *g, dots_batch_request *reqs
     if (!S->r || !S->segs || !S->rows || !S->who || !S->logits)
         return dots_fail(e, DOTS_E_NOMEM, "out of memory for the scheduler of %d requests (batch %d, %d rows a step)",
                          n, S->max_batch, S->step_tokens);
-    (void)reqs;
     return DOTS_OK;
 }
 
@@ -189,6 +202,7 @@ static dots_status generate_batch_locked(dots_engine *g, dots_batch_request *req
     }
     for (int i = 0; i < n; i++) {
         S.r[i].phase = REQ_WAITING;
+        if (bo && bo->on_start) continue; /* begins when admitted */
         dots_status rs = req_begin(g, &S.r[i], &reqs[i], &reqs[i].error);
         if (rs) finish(&S, i, rs, &reqs[i].error);
     }
