@@ -111,6 +111,7 @@ static void **rand_qweights(dots_dtype wdt, int K, int N, int n_copies) {
 }
 
 static void bench_qgemm(dots_pool *pool, const char *name, int M, int K, int N, dots_dtype wdt, double peak) {
+    if (g_smoke) { M = shrink(M, 64); K = 256; N = shrink(N, 32); } /* K: whole Q4_K blocks */
     void **w = rand_qweights(wdt, K, N, 1), *bf16w = NULL;
     gemm_ctx g = {pool, NULL, NULL, NULL, wdt, M, K, N};
     g.x = dots_alloc((size_t)M * K * 4, "x", NULL);
@@ -141,6 +142,7 @@ static void run_qgemv(void *c) {
 }
 
 static void bench_qgemv(dots_pool *pool, int K, int N, int nmat, dots_dtype wdt, double bw) {
+    if (g_smoke) { K = 256; N = shrink(N, 256); nmat = 1; }
     qgemv_ctx g = {pool, NULL, NULL, rand_qweights(wdt, K, N, nmat), nmat, K, N, wdt};
     g.x = dots_alloc((size_t)K * 4, "x", NULL);
     g.y = dots_alloc((size_t)N * 4, "y", NULL);
