@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "base/mem.h"
 #include "doc/draw.h"
 #include "doc/pdf.h"
 #include "doc/png.h"
@@ -93,6 +94,19 @@ static void test_mupdf(void) {
         dots_image im = {0};
         CHECK(doc_pdf_render(d, 0, 200, &im, &dpi, &e) == DOTS_OK, "render big: %s", e.msg);
         CHECK(im.width == 2000 && im.height == 1000 && dpi == 72, "fallback to 72 dpi: %dx%d at %d", im.width, im.height, dpi);
+        dots_image_free(&im);
+        doc_pdf_close(d);
+    }
+    /* a page far beyond the model's aspect limit (the fuzzer's 405-byte find: 10 x 16777216 px at
+     * 72 dpi) is refused before MuPDF renders it, not after a 1 GB pixmap */
+    d = NULL;
+    CHECK(doc_pdf_open(src_path("tests/fuzz/found/pdf_slow_huge_page.pdf"), &d, &n, &e) == DOTS_OK, "open huge: %s", e.msg);
+    if (d) {
+        dots_image im = {0};
+        dots_status hs = doc_pdf_render(d, 0, 200, &im, &dpi, &e);
+        CHECK(hs == DOTS_E_LIMIT && strstr(e.msg, "aspect ratio") && im.rgb == NULL, "huge page refused: %d %s", hs, e.msg);
+        size_t peak = dots_peak_rss();
+        CHECK(peak < (size_t)300 << 20, "refused before rendering: peak RSS %zu MB (rendering it takes ~1 GB)", peak >> 20);
         dots_image_free(&im);
         doc_pdf_close(d);
     }

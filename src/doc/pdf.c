@@ -103,6 +103,12 @@ static dots_status render_page(fz_context *ctx, fz_page *page, int dpi, dots_ima
             long long w = (long long)ir.x1 - ir.x0, h = (long long)ir.y1 - ir.y0;
             if (w <= 0 || h <= 0) { st = dots_fail(e, DOTS_E_FORMAT, "%s: the page is empty (size %gx%g pt)", label, r.x1 - r.x0, r.y1 - r.y0); break; }
             if (pass == 0 && (w > DOC_PDF_MAX_SIDE || h > DOC_PDF_MAX_SIDE)) continue;
+            if (w > 200 * h || h > 200 * w) { /* smart_resize would refuse it: don't render it first */
+                st = dots_fail(e, DOTS_E_LIMIT,
+                               "%s: the page is %lldx%lld pixels, an aspect ratio above the model's limit of 200; "
+                               "crop it first", label, w, h);
+                break;
+            }
             if (w * h > MAX_RENDER_PIXELS) {
                 st = dots_fail(e, DOTS_E_LIMIT, "%s: the page would render to %lldx%lld pixels (over %lld)", label, w, h,
                                MAX_RENDER_PIXELS);
