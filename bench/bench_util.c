@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "kernels/cpu_x86.h"
 #include "kernels/kernels.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -314,7 +315,7 @@ static void i8_task(void *ctx, int t, int thread) {
 double bench_peak_int8_gops(dots_pool *pool, int kind) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (kind == 1 && !__builtin_cpu_supports("avxvnni")) return 0;
+    if (kind == 1 && !cpu_has_avxvnni()) return 0;
     if (kind == 2 && !__builtin_cpu_supports("avx512vnni")) return 0;
     if (!__builtin_cpu_supports("avx2")) return 0;
     i8_job j = {kind, 0};

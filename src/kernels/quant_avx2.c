@@ -4,6 +4,7 @@
  * in registers. Tiles: MR A rows x NR W rows, accumulators in registers. */
 #include <immintrin.h>
 #include <string.h>
+#include "kernels/cpu_x86.h"
 #include "kernels/quant_kern.h"
 
 #include "kernels/quant_tile256.h"
@@ -242,7 +243,7 @@ const qkern *qkern_avxvnni(void) {
     static const qkern k = {.q8 = q8_avxvnni, .q4 = q4_avx2, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avxvnni,
                             .pmr = 3, .q8_pack_bytes = pack_bytes};
 #if defined(__clang__) || __GNUC__ >= 11
-    return cpu_avx2() && __builtin_cpu_supports("avxvnni") ? &k : NULL;
+    return cpu_avx2() && cpu_has_avxvnni() ? &k : NULL;
 #else
     return NULL;
 #endif

@@ -1,0 +1,20 @@
+/* x86 CPU features that __builtin_cpu_supports does not name on every
+ * compiler we build with (clang 14 has no "avxvnni"): read CPUID directly. */
+#ifndef DOTS_CPU_X86_H
+#define DOTS_CPU_X86_H
+#if defined(__x86_64__)
+#include <cpuid.h>
+
+/* AVX-VNNI (VEX-encoded vpdpbusd on ymm): CPUID.(EAX=7,ECX=1):EAX bit 4. The
+ * caller also checks AVX2, which covers the OS saving ymm state. */
+static inline int cpu_has_avxvnni(void) {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, 0) < 7) return 0;
+    __cpuid_count(7, 1, a, b, c, d);
+    (void)b; (void)c; (void)d;
+    return (a >> 4) & 1;
+}
+#else
+static inline int cpu_has_avxvnni(void) { return 0; }
+#endif
+#endif
