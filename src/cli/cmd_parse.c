@@ -601,13 +601,15 @@ int cmd_parse(int argc, char **argv) {
     dots_parse_opts_init(&o.popts);
     o.popts.max_new_tokens = DEFAULT_MAX_TOKENS;
     char **inputs = NULL;
-    int n_in = 0, cap_in = 0, bad = 0;
+    int n_in = 0, cap_in = 0, bad = 0, rc = 0;
+    char **names = NULL;
+    dots_engine *eng = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         long l;
         double d;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); return 0; }
-#define VAL() do { if (!(v = cli_value(argc, argv, i))) return 2; i++; } while (0)
+#define VAL() do { if (!(v = cli_value(argc, argv, i))) goto usage; i++; } while (0)
         if (!strcmp(a, "--model")) { VAL(); o.model = v; }
         else if (!strcmp(a, "--mmproj")) { VAL(); o.mmproj = v; }
         else if (!strcmp(a, "--out")) { VAL(); o.out = v; }
@@ -615,47 +617,49 @@ int cmd_parse(int argc, char **argv) {
         else if (!strcmp(a, "--prompt")) {
             VAL();
             int m = dots_prompt_mode_from_name(v);
-            if (m < 0) { fprintf(stderr, "dotsocr: unknown --prompt '%s' (see dotsocr parse --help)\n", v); return 2; }
+            if (m < 0) { fprintf(stderr, "dotsocr: unknown --prompt '%s' (see dotsocr parse --help)\n", v); goto usage; }
             o.popts.mode = (dots_prompt_mode)m;
         } else if (!strcmp(a, "--bbox")) {
-            if (i + 4 >= argc) { fprintf(stderr, "dotsocr: --bbox needs 4 numbers: X1 Y1 X2 Y2\n"); return 2; }
+            if (i + 4 >= argc) { fprintf(stderr, "dotsocr: --bbox needs 4 numbers: X1 Y1 X2 Y2\n"); goto usage; }
             for (int k = 0; k < 4; k++) {
-                if (!cli_int("--bbox", argv[i + 1 + k], 0, 1000000, &l)) return 2;
+                if (!cli_int("--bbox", argv[i + 1 + k], 0, 1000000, &l)) goto usage;
                 o.popts.bbox[k] = (int)l;
             }
             i += 4;
             o.popts.has_bbox = 1;
         } else if (!strcmp(a, "--question")) { VAL(); o.popts.question = v; }
-        else if (!strcmp(a, "--dpi")) { VAL(); if (!cli_int(a, v, 36, 1200, &l)) return 2; o.dopts.dpi = (int)l; }
+        else if (!strcmp(a, "--dpi")) { VAL(); if (!cli_int(a, v, 36, 1200, &l)) goto usage; o.dopts.dpi = (int)l; }
         else if (!strcmp(a, "--no-fitz-preprocess")) o.dopts.fitz_preprocess = 0;
-        else if (!strcmp(a, "--min-pixels")) { VAL(); if (!cli_int(a, v, 3136, 11289600, &l)) return 2; o.popts.min_pixels = l; }
-        else if (!strcmp(a, "--max-pixels")) { VAL(); if (!cli_int(a, v, 3136, 11289600, &l)) return 2; o.popts.max_pixels = l; }
+        else if (!strcmp(a, "--min-pixels")) { VAL(); if (!cli_int(a, v, 3136, 11289600, &l)) goto usage; o.popts.min_pixels = l; }
+        else if (!strcmp(a, "--max-pixels")) { VAL(); if (!cli_int(a, v, 3136, 11289600, &l)) goto usage; o.popts.max_pixels = l; }
         else if (!strcmp(a, "--max-tokens")) {
             VAL();
-            if (!cli_int(a, v, 1, 1 << 20, &l)) return 2;
+            if (!cli_int(a, v, 1, 1 << 20, &l)) goto usage;
             o.popts.max_new_tokens = (int)l;
             o.popts.max_new_tokens_given = 1;
         }
-        else if (!strcmp(a, "--temperature")) { VAL(); if (!cli_double(a, v, 0, 10, &d)) return 2; o.popts.temperature = (float)d; }
-        else if (!strcmp(a, "--threads")) { VAL(); if (!cli_int(a, v, 0, 4096, &l)) return 2; o.threads = (int)l; }
-        else if (!strcmp(a, "--batch")) { VAL(); if (!cli_int(a, v, 1, 1024, &l)) return 2; o.batch = (int)l; }
-        else if (!strcmp(a, "--rep-min-cycles")) { VAL(); if (!cli_int(a, v, 2, 1 << 20, &l)) return 2; o.popts.rep_min_cycles = (int)l; }
-        else if (!strcmp(a, "--rep-min-tokens")) { VAL(); if (!cli_int(a, v, 1, 1 << 30, &l)) return 2; o.popts.rep_min_tokens = (int)l; }
-        else if (!strcmp(a, "--rep-max-period")) { VAL(); if (!cli_int(a, v, 1, 1 << 20, &l)) return 2; o.popts.rep_max_period = (int)l; }
+        else if (!strcmp(a, "--temperature")) { VAL(); if (!cli_double(a, v, 0, 10, &d)) goto usage; o.popts.temperature = (float)d; }
+        else if (!strcmp(a, "--threads")) { VAL(); if (!cli_int(a, v, 0, 4096, &l)) goto usage; o.threads = (int)l; }
+        else if (!strcmp(a, "--batch")) { VAL(); if (!cli_int(a, v, 1, 1024, &l)) goto usage; o.batch = (int)l; }
+        else if (!strcmp(a, "--rep-min-cycles")) { VAL(); if (!cli_int(a, v, 2, 1 << 20, &l)) goto usage; o.popts.rep_min_cycles = (int)l; }
+        else if (!strcmp(a, "--rep-min-tokens")) { VAL(); if (!cli_int(a, v, 1, 1 << 30, &l)) goto usage; o.popts.rep_min_tokens = (int)l; }
+        else if (!strcmp(a, "--rep-max-period")) { VAL(); if (!cli_int(a, v, 1, 1 << 20, &l)) goto usage; o.popts.rep_max_period = (int)l; }
         else if (!strcmp(a, "--no-repetition-guard")) o.popts.no_repetition_guard = 1;
         else if (!strcmp(a, "--stream")) o.stream = 1;
         else if (!strcmp(a, "--quiet")) o.quiet = 1;
         else if (!strcmp(a, "--resume")) o.resume = 1;
-        else if (a[0] == '-' && a[1]) { fprintf(stderr, "dotsocr: parse: unknown option '%s' (see --help)\n", a); return 2; }
+        else if (a[0] == '-' && a[1]) { fprintf(stderr, "dotsocr: parse: unknown option '%s' (see --help)\n", a); goto usage; }
         else if (!add_input(a, &inputs, &n_in, &cap_in)) bad = 1;
 #undef VAL
     }
     drop_repeats(inputs, &n_in, o.quiet);
-    int rc = check_args(&o, bad, n_in);
-    char **names = NULL;
-    dots_engine *eng = NULL;
+    rc = check_args(&o, bad, n_in);
     if (!rc) rc = prepare(&o, inputs, n_in, &names, &eng);
     if (!rc) rc = run_all(eng, &o, inputs, names, n_in);
+    if (0) {
+usage: /* a bad flag: its message is out; free what was gathered */
+        rc = 2;
+    }
     dots_engine_close(eng);
     for (int i = 0; i < n_in; i++) {
         free(inputs[i]);

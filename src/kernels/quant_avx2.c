@@ -220,7 +220,7 @@ typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, in
         int ng = (ncols + 7) / 8; \
         for (int g = 0; g < ng; g += 2) { \
             int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 8 * (g + n_here - 1); \
-            (n_here == 2 ? two : one)[mr - 1](A, m0, (const char *)Pk + (size_t)g * nb * PG_BYTES, nb, C + 8 * g, ldc, \
+            (n_here == 2 ? two[mr - 1] : one[mr - 1])(A, m0, (const char *)Pk + (size_t)g * nb * PG_BYTES, nb, C + 8 * g, ldc, \
                                               last_cols); \
         } \
     }

@@ -94,7 +94,7 @@ static void q8_pgemm(const qact8 *A, int m0, int mr, const void *P, int ncols, i
         int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 16 * (g + n_here - 1);
         __mmask16 mlast = (__mmask16)(last_cols >= 16 ? 0xFFFF : (1u << last_cols) - 1);
         const char *pg = (const char *)P + (size_t)g * nb * PG_BYTES;
-        (n_here == 2 ? two : one)[mr - 1](A, m0, pg, nb, C + 16 * g, ldc, mlast);
+        (n_here == 2 ? two[mr - 1] : one[mr - 1])(A, m0, pg, nb, C + 16 * g, ldc, mlast);
     }
 }
 
@@ -216,7 +216,7 @@ static void q4_pgemm(const blk_q8_k *A, size_t lda, int mr, const void *P, int n
     for (int g = 0; g < ng; g += 2) {
         int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 16 * (g + n_here - 1);
         __mmask16 mlast = (__mmask16)(last_cols >= 16 ? 0xFFFF : (1u << last_cols) - 1);
-        (n_here == 2 ? two : one)[mr - 1](A, lda, (const char *)P + (size_t)g * nsb * PG4_BYTES, nsb, C + 16 * g, ldc, mlast);
+        (n_here == 2 ? two[mr - 1] : one[mr - 1])(A, lda, (const char *)P + (size_t)g * nsb * PG4_BYTES, nsb, C + 16 * g, ldc, mlast);
     }
 }
 
