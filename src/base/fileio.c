@@ -1,5 +1,9 @@
 #include "base/fileio.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,5 +34,29 @@ dots_status read_file(const char *path, size_t max_bytes, char **out, size_t *le
     data[n] = 0;
     *out = data;
     if (len) *len = n;
+    return DOTS_OK;
+}
+
+dots_status map_file(const char *path, size_t min_size, const char *kind, const char *short_why, void **map,
+                     size_t *size, dots_error *e) {
+    *map = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return dots_fail(e, DOTS_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return dots_fail(e, DOTS_E_IO, "%s: not a regular file", path);
+    }
+    size_t n = (size_t)sb.st_size;
+    if (n < min_size) {
+        close(fd);
+        return dots_fail(e, DOTS_E_FORMAT, "%s: not a %s file: %zu bytes, %s", path, kind, n, short_why);
+    }
+    void *m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return dots_fail(e, DOTS_E_IO, "%s: cannot map %zu bytes: %s", path, n, strerror(errno));
+    *map = m;
+    *size = n;
     return DOTS_OK;
 }

@@ -2,6 +2,7 @@
  * malformed file is an error naming the field and its byte offset. */
 #define _GNU_SOURCE
 #include "io/gguf.h"
+#include "base/fileio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -381,21 +382,10 @@ fail:
 
 dots_status gguf_open(const char *path, gguf_file **out, dots_error *e) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return dots_fail(e, DOTS_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return dots_fail(e, DOTS_E_IO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    if (size < 24) {
-        close(fd);
-        return dots_fail(e, DOTS_E_FORMAT, "%s: not a GGUF file: %zu bytes, shorter than the 24-byte header", path, size);
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return dots_fail(e, DOTS_E_IO, "%s: cannot map %zu bytes: %s", path, size, strerror(errno));
+    void *map;
+    size_t size;
+    dots_status ms = map_file(path, 24, "GGUF", "shorter than the 24-byte header", &map, &size, e);
+    if (ms) return ms;
     dots_status st = gguf_parse(map, size, path, out, e);
     if (st) { munmap(map, size); return st; }
     (*out)->map = map;

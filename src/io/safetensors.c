@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "io/safetensors.h"
+#include "base/fileio.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -172,22 +173,10 @@ fail:
 
 dots_status st_open(const char *path, st_file **out, dots_error *e) {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return dots_fail(e, DOTS_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return dots_fail(e, DOTS_E_IO, "%s: not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    if (size < 8) {
-        close(fd);
-        return dots_fail(e, DOTS_E_FORMAT, "%s: not a safetensors file: %zu bytes, too short for the 8-byte header length",
-                         path, size);
-    }
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return dots_fail(e, DOTS_E_IO, "%s: cannot map %zu bytes: %s", path, size, strerror(errno));
+    void *map;
+    size_t size;
+    dots_status ms = map_file(path, 8, "safetensors", "too short for the 8-byte header length", &map, &size, e);
+    if (ms) return ms;
     dots_status st = st_parse(map, size, path, out, e);
     if (st != DOTS_OK) { munmap(map, size); return st; }
     (*out)->map = map;
