@@ -42,6 +42,15 @@ static int parse_list(const char *s, int *out, int max) {
 
 #define BATCH_PROMPT 4  /* prompt tokens per sequence before the timed decode steps */
 
+/* Weights one token multiplies by in the decoder's Linears (q/k/v/o, gate/up/down),
+ * from the config: FLOPs are 2 per weight whatever the stored type (a Q8_0 or Q4_K
+ * byte count would undercount them). */
+static double linear_params(const dots_text_config *c) {
+    double D = c->hidden_size, q = (double)c->num_attention_heads * c->head_dim,
+           kv = (double)c->num_key_value_heads * c->head_dim;
+    return c->num_hidden_layers * (D * (q + 2 * kv) + q * D + 3.0 * D * c->intermediate_size);
+}
+
 /* Decode of B sequences together at each B of the list. */
 static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int n_decode, double bw, double bytes) {
     const dots_text_config *c = lm_config(lm);
@@ -51,7 +60,7 @@ static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int
     dots_isa isa = isa_active();
     double peak = isa == ISA_AVX512BF16 || isa == ISA_NEON ? bench_peak_bf16_gflops(pool) : 0;
     if (peak <= 0) peak = bench_peak_fp32_gflops(pool);
-    double flops = 2.0 * bytes / 2.0; /* 2 FLOPs per bf16 weight per token (attention over a few keys is noise) */
+    double flops = 2.0 * (linear_params(c) + (double)V * D); /* per token, lm_head included (attention over a few keys is noise) */
     printf("batch decode: peak %.0f GFLOP/s (%s), %.1f GFLOP per token; limits per step: bandwidth %.3f s, "
            "compute %.3f s per sequence\n", peak, isa_name(isa_active()), flops / 1e9, bytes / (bw * 1e9),
            flops / (peak * 1e9));
@@ -174,8 +183,7 @@ int main(int argc, char **argv) {
     if (!ids || !x || !logits) return fail(&e);
     unsigned s = 12345;
     for (int i = 0; i < total; i++) { s = s * 1103515245u + 12345u; ids[i] = (int)((s >> 8) % (unsigned)V); }
-    /* per-token linear FLOPs (no embedding; lm_head counted once per forward) */
-    double lin = 2.0 * (bytes - (double)V * D * 2) / 2.0; /* ~params excluding lm_head, x2 FLOPs (bf16: 2 B/param) */
+    double lin = 2.0 * linear_params(c), head = 2.0 * (double)V * D; /* per token; lm_head once per forward */
     for (int li = 0; li < n_lens; li++) {
         int L = lens[li];
         dots_lm_state *st = NULL;
@@ -185,7 +193,7 @@ int main(int argc, char **argv) {
         double dt = dots_now() - t0;
         double attn = 2.0 * 2.0 * c->num_hidden_layers * (double)c->num_attention_heads * c->head_dim * L * (L + 1) / 2.0;
         printf("prefill %5d tokens: %8.3f s  %9.1f tok/s  ~%.1f GFLOP/s = %.0f%% of the %s peak\n", L, dt, L / dt,
-               (lin * L + attn) / dt / 1e9, 100.0 * (lin * L + attn) / dt / 1e9 / pk, pk == p32 ? "fp32" : "bf16");
+               (lin * L + head + attn) / dt / 1e9, 100.0 * (lin * L + head + attn) / dt / 1e9 / pk, pk == p32 ? "fp32" : "bf16");
         if (li == 0 && n_decode > 0) {
             int tok = ids[L];
             t0 = dots_now();
