@@ -7,6 +7,7 @@
  * figures against the ymm FMA peak. This file is compiled for the baseline
  * CPU: the SIMD loops are __attribute__((target)) functions called only after
  * a run-time check, so every bench runs on every CPU (no SIGILL). */
+#include <sys/resource.h>
 #include "bench_util.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -331,4 +332,11 @@ double bench_peak_int8_gops(dots_pool *pool, int kind) {
     (void)pool; (void)kind;
     return 0;
 #endif
+}
+
+double bench_cpu_seconds(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }

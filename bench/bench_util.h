@@ -20,4 +20,9 @@ double bench_read_bandwidth_gbs(dots_pool *pool);
  * 2 vpdpbusd zmm (AVX512-VNNI); 0 where the CPU lacks it (or not x86). */
 double bench_peak_int8_gops(dots_pool *pool, int kind);
 
+/* CPU seconds (user + system) this process has used so far: the share of
+ * threads x wall time a phase kept busy tells idle workers (imbalance, serial
+ * steps) from slow kernels. */
+double bench_cpu_seconds(void);
+
 #endif

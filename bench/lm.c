@@ -188,12 +188,13 @@ int main(int argc, char **argv) {
         int L = lens[li];
         dots_lm_state *st = NULL;
         if (lm_state_new(lm, L + n_decode + 1, chunk, &st, &e) || lm_embed(lm, ids, L, x, &e)) return fail(&e);
-        double t0 = dots_now();
+        double t0 = dots_now(), cpu0 = bench_cpu_seconds();
         if (lm_forward(lm, st, pool, x, L, logits, 0, &e)) return fail(&e);
-        double dt = dots_now() - t0;
+        double dt = dots_now() - t0, busy = (bench_cpu_seconds() - cpu0) / (dt * pool_threads(pool));
         double attn = 2.0 * 2.0 * c->num_hidden_layers * (double)c->num_attention_heads * c->head_dim * L * (L + 1) / 2.0;
-        printf("prefill %5d tokens: %8.3f s  %9.1f tok/s  ~%.1f GFLOP/s = %.0f%% of the %s peak\n", L, dt, L / dt,
-               (lin * L + head + attn) / dt / 1e9, 100.0 * (lin * L + head + attn) / dt / 1e9 / pk, pk == p32 ? "fp32" : "bf16");
+        printf("prefill %5d tokens: %8.3f s  %9.1f tok/s  ~%.1f GFLOP/s = %.0f%% of the %s peak  (threads busy %.0f%%)\n", L,
+               dt, L / dt, (lin * L + head + attn) / dt / 1e9, 100.0 * (lin * L + head + attn) / dt / 1e9 / pk,
+               pk == p32 ? "fp32" : "bf16", 100.0 * busy);
         if (li == 0 && n_decode > 0) {
             int tok = ids[L];
             t0 = dots_now();

@@ -89,20 +89,20 @@ int main(int argc, char **argv) {
         float *out = pix ? dots_alloc((size_t)n / 4 * vision_out_dim(v) * sizeof(float), "bench output", &e) : NULL;
         if (!out) { fprintf(stderr, "vision: %s\n", e.msg); dots_free(pix); break; }
         fill(pix, (size_t)n * 588, 1);
-        double best = 1e30;
+        double best = 1e30, busy = 0;
         for (int r = 0; r < repeat; r++) {
-            double t = dots_now();
+            double t = dots_now(), cpu0 = bench_cpu_seconds();
             if (vision_forward(v, pool, pix, (const int(*)[3])grid, 1, out, NULL, NULL, &e)) {
                 fprintf(stderr, "vision: %s\n", e.msg);
                 break;
             }
             t = dots_now() - t;
-            if (t < best) best = t;
+            if (t < best) { best = t; busy = (bench_cpu_seconds() - cpu0) / (t * pool_threads(pool)); }
         }
         double gf = vision_flops(v, (const int(*)[3])grid, 1) / best / 1e9;
-        printf("%6ld patches (%dx%d): %8.2f s/image  %8.1f GFLOP/s  %.3f of bf16 peak  %.3f of fp32 peak  (%.2f TFLOP)\n",
-               n, h, (int)(n / h), best, gf, peak_bf16 > 0 ? gf / peak_bf16 : 0, peak_f32 > 0 ? gf / peak_f32 : 0,
-               vision_flops(v, (const int(*)[3])grid, 1) / 1e12);
+        printf("%6ld patches (%dx%d): %8.2f s/image  %8.1f GFLOP/s  %.3f of bf16 peak  %.3f of fp32 peak  (%.2f TFLOP, "
+               "threads busy %.0f%%)\n", n, h, (int)(n / h), best, gf, peak_bf16 > 0 ? gf / peak_bf16 : 0,
+               peak_f32 > 0 ? gf / peak_f32 : 0, vision_flops(v, (const int(*)[3])grid, 1) / 1e12, 100.0 * busy);
         fflush(stdout);
         dots_free(pix);
         dots_free(out);
