@@ -110,6 +110,20 @@ static void test_mupdf(void) {
         dots_image_free(&im);
         doc_pdf_close(d);
     }
+    /* a page that renders to 186 MP even at the 72 dpi fallback (the fuzzer's second find:
+     * 7 s and 1.1 GB before the pixel limit came down to 64 MP) is refused before rendering */
+    d = NULL;
+    CHECK(doc_pdf_open(src_path("tests/fuzz/found/pdf_slow_186mp_page.pdf"), &d, &n, &e) == DOTS_OK, "open 186 MP: %s",
+          e.msg);
+    if (d) {
+        dots_image im = {0};
+        dots_status hs = doc_pdf_render(d, 0, 18, &im, &dpi, &e);
+        CHECK(hs == DOTS_E_LIMIT && strstr(e.msg, "pixels at 72 dpi") && im.rgb == NULL, "186 MP page refused: %d %s", hs,
+              e.msg);
+        CHECK(dots_peak_rss() < (size_t)300 << 20, "refused before rendering: peak RSS %zu MB", dots_peak_rss() >> 20);
+        dots_image_free(&im);
+        doc_pdf_close(d);
+    }
     /* not a PDF: a clear error naming the file */
     FILE *f = fopen(bad, "wb");
     if (f) { fputs("this is not a pdf", f); fclose(f); }
