@@ -37,8 +37,11 @@ typedef void (*gemm_tile_fn)(const void *A, size_t lda, int mr, const void *W, s
  * act[] format asks it): per K chunk and pk_mr-row group, [kc][pk_mr] contiguous
  * (A[i][k] at A[k * pk_mr + i], rows past M zero); pk_kernel then gets that
  * group's block and ignores lda. One contiguous stream per group: no strided
- * rows (TLB, short prefetch streams) in the kernel. */
+ * rows (TLB, short prefetch streams) in the kernel. pk_apack writes one block:
+ * dst[k * pk_mr + i] = x[i * ldx + k] (rounded to bf16 if rbf16, as round_bf16
+ * does) for i < rows (<= pk_mr), 0 for rows <= i < pk_mr, k < kc. */
 typedef void (*pk_pack_fn)(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp);
+typedef void (*pk_apack_fn)(const float *x, size_t ldx, int rows, int kc, int rbf16, float *dst);
 typedef void (*pk_kernel_fn)(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc,
                              int nr, int accumulate, const float *bias, const char *pf, int npf);
 
@@ -56,7 +59,8 @@ typedef struct kern_ops {
     /* packed GEMM for the weight dtypes whose act[] is f32 (see pk_pack_fn) */
     pk_pack_fn pk_pack;
     pk_kernel_fn pk_kernel;
-    int pk_mr, pk_nr, pk_min_m, pk_apack;
+    pk_apack_fn pk_apack;  /* NULL: the kernel reads A in place */
+    int pk_mr, pk_nr, pk_min_m;
     /* attention tiles: [0] f32 operands, [1] native bf16 operands (NULL where the
      * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];

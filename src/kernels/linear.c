@@ -17,8 +17,7 @@
 #define PANEL_BYTES (384 << 10)  /* W panel kept in L2 (1 MB on Zen 4) */
 #define MB_ROWS 192              /* A rows per task when M is large */
 #define PK_KC 384                /* packed path: K chunk (A rows of one micro group stay in L1) */
-#define PK_MB 768                /* packed path: most A rows per task (each panel conversion serves 2 x MB flops per element); blocks balanced */
-#define PK_MR_MAX 8              /* largest pk_mr of any ISA (A packing buffer) */
+#define PK_MB 1536               /* packed path: most A rows per task (each panel conversion serves 2 x MB flops per element); blocks balanced */
 
 typedef struct {
     gemm_tile_fn tile;
@@ -166,24 +165,15 @@ typedef struct {
     int pmr, pkc; size_t Mp;  /* pmr > 0: write the packed layout (kern_impl.h pk_apack) */
 } conv_job;
 
-/* Rows r0..r1 (r0 a multiple of pmr) into packed groups: per K chunk, the
- * group's rows are rounded (or copied) to tmp, then interleaved k-major. */
+/* Rows r0..r1 (r0 a multiple of pmr) into packed blocks, per K chunk. */
 static void conv_packed(const conv_job *c, int r0, int r1) {
-    float tmp[PK_MR_MAX][PK_KC];
     int pmr = c->pmr;
     for (int g0 = r0; g0 < r1; g0 += pmr) {
         int rows = c->M - g0 < pmr ? c->M - g0 : pmr;
         for (int k0 = 0; k0 < c->K; k0 += c->pkc) {
             int kc = c->K - k0 < c->pkc ? c->K - k0 : c->pkc;
-            for (int i = 0; i < pmr; i++) {
-                const float *src = c->x + (size_t)(g0 + i) * c->K + k0;
-                if (i >= rows) memset(tmp[i], 0, (size_t)kc * sizeof(float));
-                else if (c->act == ACT_F32_RBF16) c->o->round_bf16(src, tmp[i], (size_t)kc);
-                else memcpy(tmp[i], src, (size_t)kc * sizeof(float));
-            }
             float *d = (float *)c->A + (size_t)k0 * c->Mp + (size_t)g0 * kc; /* [kc][pmr] */
-            for (int k = 0; k < kc; k++)
-                for (int i = 0; i < pmr; i++) d[(size_t)k * pmr + i] = tmp[i][k];
+            c->o->pk_apack(c->x + (size_t)g0 * c->K + k0, (size_t)c->K, rows, kc, c->act == ACT_F32_RBF16, d);
         }
     }
 }
@@ -242,7 +232,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     kact act = o->act[wdt];
     /* packed path (and its K chunks, which depend on K only: row-exact) */
     int packed = o->pk_kernel && act != ACT_BF16 && M >= o->pk_min_m;
-    int apack = packed && o->pk_apack && o->pk_mr <= PK_MR_MAX;
+    int apack = packed && o->pk_apack;
     int pk_nk = (K + PK_KC - 1) / PK_KC, pkc = (K + pk_nk - 1) / pk_nk;
     size_t Mp = apack ? ((size_t)M + o->pk_mr - 1) / o->pk_mr * o->pk_mr : (size_t)M;
 
