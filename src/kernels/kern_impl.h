@@ -65,6 +65,11 @@ typedef struct kern_ops {
      * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];
     pv_fn pv[2];
+    /* pv[0]'s V layout: 0 rows [j][d] (ldv apart); W > 0 chunks of W head dims,
+     * [d/W][j][W] (the last chunk padded to W), pv[0] then gets ldv = the chunk
+     * stride: a chunk's keys are contiguous, so a tile's chunk spreads over every
+     * L1 set instead of the few that rows d floats apart map to */
+    int pv_vchunk;
     /* elementwise */
     void (*rmsnorm)(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim);
     void (*layernorm)(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows,
