@@ -300,7 +300,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         }
         j->n_mb = (M + j->MB - 1) / j->MB;
         /* enough tasks for the pool to balance (GEMV: split N finely) */
-        while (NB > step && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)8 * T)
+        while (NB > step && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)(j->pk_kernel ? 4 : 8) * T)
             NB = (NB / 2 + step - 1) / step * step;
         j->NB = NB;
         j->n_nb = (N + NB - 1) / NB;
