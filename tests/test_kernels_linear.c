@@ -33,6 +33,7 @@ int main(void) {
         {2, 67, 8960},
         {20, 21, 800},   /* packed path (M >= 16): row and column tails, 3 K chunks, K % 8 tail */
         {48, 40, 385},   /* packed: whole row groups, K one past a chunk */
+        {1601, 19, 70},  /* packed: two balanced M blocks (<= 1536 rows each), row tail in the packed A */
     };
     static const dots_dtype wdts[] = {DT_F32, DT_F16, DT_BF16};
     static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};

@@ -30,7 +30,8 @@ typedef struct {
     int bf, d, group, nkv_pad;
     int native;               /* bf16 operands in the tiles (else f32, rounded to bf16 when bf) */
     void *Kp, *Vp;            /* packed, per kv head nkv_pad * d elements */
-    const float *V; size_t ldv, vstride;  /* f32 precision: V rows, ld, per-kv-head offset */
+    const float *V; size_t ldv, vstride;  /* f32 tiles: V rows (or chunks), per-key step, per-kv-head offset */
+    int vch; size_t vcs;      /* f32 tiles: V chunk width (kern_impl.h pv_vchunk; 0 rows) and pv[0]'s ldv */
     attn_task *tasks;
     char *tbuf; size_t tbytes;  /* per-thread tile buffers */
     int nsplit;               /* decode: key splits per (row, head group) */
@@ -75,6 +76,10 @@ static void pack_task(void *ctx, int t, int thread) {
                 if (which == 0) {
                     float *kb = (float *)J->Kp + g * hs + (size_t)(j / ATT_KB) * ATT_KB * d + (j % ATT_KB);
                     for (int c = 0; c < d; c++) kb[c * ATT_KB] = row[c];
+                } else if (J->Vp && J->vch) { /* V in chunks of vch dims: [c / vch][j][vch] */
+                    float *vb = (float *)J->Vp + g * J->vstride + (size_t)j * J->vch;
+                    for (int c = 0; c < d; c += J->vch)
+                        memcpy(vb + (size_t)(c / J->vch) * J->vcs, row + c, (size_t)(d - c < J->vch ? d - c : J->vch) * 4);
                 } else if (J->Vp) { /* V widened (bf16 cache) or rounded (bf16 precision) */
                     memcpy((float *)J->Vp + g * hs + (size_t)j * d, row, (size_t)d * 4);
                 }
@@ -148,7 +153,7 @@ static void tile_task(void *ctx, int t, int thread) {
         }
         if (kmax == 0) continue;
         if (bf) o->pv[1](P, BK, nq, (const bf16_t *)J->Vp + g * hs + (size_t)jt * d, 0, kmax, d, O, d);
-        else o->pv[0](P, BK, nq, J->V + g * J->vstride + (size_t)jt * J->ldv, J->ldv, kmax, d, O, d);
+        else o->pv[0](P, BK, nq, J->V + g * J->vstride + (size_t)jt * J->ldv, J->vcs, kmax, d, O, d);
     }
     for (int i = 0; i < nq; i++) {
         float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f;
@@ -295,7 +300,9 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
      * apart (6 KB for the vision tower), which maps a 256-key tile onto a couple of
      * L1 sets; the copy is O(n_kv) next to the O(n_q n_kv) tiles */
     int widen_v = !J.native;
-    size_t vbytes = J.native || widen_v ? kbytes : 0;
+    J.vch = widen_v ? J.o->pv_vchunk : 0;
+    size_t dv = J.vch ? ((size_t)d + J.vch - 1) / J.vch * J.vch : (size_t)d; /* V dims, padded to whole chunks */
+    size_t vbytes = J.native ? kbytes : widen_v ? (size_t)a->n_kv_heads * J.nkv_pad * dv * 4 : 0;
     size_t taskbytes = ((size_t)ntiles * a->n_heads * sizeof(attn_task) + 63) / 64 * 64;
     J.tbytes = ((size_t)BQ * d * 4 * 2 + (size_t)BQ * BK * 4 * 2 + BQ * 8 + 63) / 64 * 64;
     size_t partbytes = 0;
@@ -319,8 +326,10 @@ int k_attention(dots_pool *pool, const dots_attn *a) {
     J.tasks = (attn_task *)(mem + kbytes + vbytes);
     J.tbuf = mem + kbytes + vbytes + taskbytes;
     J.part = (float *)(J.tbuf + J.tbytes * T);
-    if (widen_v) { /* f32 tiles: V rows from the pack (widened, rounded or copied) */
-        J.V = J.Vp; J.ldv = (size_t)d; J.vstride = hs;
+    if (widen_v) { /* f32 tiles: V rows (or chunks) from the pack (widened, rounded or copied) */
+        J.V = J.Vp; J.vstride = (size_t)J.nkv_pad * dv;
+        J.ldv = J.vch ? (size_t)J.vch : (size_t)d;
+        J.vcs = J.vch ? (size_t)J.nkv_pad * J.vch : (size_t)d;
     }
 
     int npack = a->n_kv_heads * ((J.nkv_pad + PACK_KEYS - 1) / PACK_KEYS);

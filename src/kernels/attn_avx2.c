@@ -78,22 +78,25 @@ AINL void pv_rows(const int R, const int NV, const float *P, int ldp, const floa
     if (R > 1) { SV4(1, O + ldo); SV4(2, O + 2 * ldo); }
 }
 
-/* O[i, c] += sum_j P[i,j] V[j,c]; d is a multiple of 16. Head-dim chunks outer:
- * a chunk of V (nkeys x 32, 32 KB for a 256-key tile) stays in L1 for all row groups. */
+/* O[i, c] += sum_j P[i,j] V[j,c]; d is a multiple of 16. V in 32-dim chunks
+ * (kern_impl.h pv_vchunk), ldv = the chunk stride. Head-dim chunks outer: a
+ * chunk of V (nkeys x 32, 32 KB contiguous for a 256-key tile) stays in L1 for
+ * all row groups. */
 static void pv_f32(const void *Pv, int ldp, int nq, const void *Vv, size_t ldv, int nkeys, int d, float *O, int ldo) {
-    const float *P = Pv, *V = Vv;
+    const float *P = Pv;
     int n3 = nq / 3 * 3;
     for (int c = 0; c < d; c += 32) {
         int wide = d - c >= 32;
+        const float *Vc = (const float *)Vv + (size_t)(c / 32) * ldv; /* this chunk: [j][32] */
         for (int i = 0; i < nq; i += i < n3 ? 3 : 1) {
             const float *p = P + (size_t)i * ldp;
             float *o = O + (size_t)i * ldo + c;
             if (i < n3) {
-                if (wide) pv_rows(3, 4, p, ldp, V + c, ldv, nkeys, o, ldo);
-                else pv_rows(3, 2, p, ldp, V + c, ldv, nkeys, o, ldo);
+                if (wide) pv_rows(3, 4, p, ldp, Vc, 32, nkeys, o, ldo);
+                else pv_rows(3, 2, p, ldp, Vc, 32, nkeys, o, ldo);
             } else {
-                if (wide) pv_rows(1, 4, p, ldp, V + c, ldv, nkeys, o, ldo);
-                else pv_rows(1, 2, p, ldp, V + c, ldv, nkeys, o, ldo);
+                if (wide) pv_rows(1, 4, p, ldp, Vc, 32, nkeys, o, ldo);
+                else pv_rows(1, 2, p, ldp, Vc, 32, nkeys, o, ldo);
             }
         }
     }
@@ -102,4 +105,5 @@ static void pv_f32(const void *Pv, int ldp, int nq, const void *Vv, size_t ldv, 
 void kops_fill_attn_avx2(kern_ops *o) {
     o->qk[0] = qk_f32;
     o->pv[0] = pv_f32;
+    o->pv_vchunk = 32;
 }

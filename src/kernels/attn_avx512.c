@@ -91,4 +91,5 @@ static void pv_f32(const void *Pv, int ldp, int nq, const void *Vv, size_t ldv, 
 void kops_fill_attn_avx512(kern_ops *o) {
     o->qk[0] = qk_f32;
     o->pv[0] = pv_f32;
+    o->pv_vchunk = 0;
 }

@@ -9,8 +9,7 @@
 #include <immintrin.h>
 #include <stdint.h>
 #include "kernels/kern_impl.h"
-
-#define AINL static inline __attribute__((always_inline))
+#include "kernels/simd_avx2.h"
 #define NR 3
 
 AINL __m256 load8_w(const void *w, dots_dtype dt, size_t i) {
@@ -114,26 +113,8 @@ GEMV_FN(gemv_bf16w, DT_BF16)
 /* ---- packed path ---- */
 #define PMR 6
 #define PNR 16
+#define PF_EVERY 4 /* k steps per prefetched line of the next group's A */
 #define PK_MIN_M 16 /* below this, converting a panel (1 per 2M flops) costs more than it saves; not tuned */
-
-/* r[0..7] (8 rows of 8) -> transposed in place */
-AINL void transpose8(__m256 r[8]) {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
 
 /* Bp[k][16] = W[j][k] for j < nr (0 for nr <= j < 16), k < kc. */
 AINL void pack_T(const dots_dtype dt, const void *W, size_t ldw, int nr, int kc, float *Bp) {
@@ -165,6 +146,30 @@ static void pk_pack(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, f
     else pack_T(DT_F32, W, ldw, nr, kc, Bp);
 }
 
+/* A block for the kernel (kern_impl.h pk_apack_fn): 6 rows x 8 k per step,
+ * rounded in registers, transposed with 2 zero rows, and stored 6 floats per k
+ * (8-wide stores that the next k's store overlaps; the last one is split). */
+static void pk_apack(const float *x, size_t ldx, int rows, int kc, int rbf16, float *dst) {
+    int k = 0;
+    for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 8; i++) {
+            r[i] = i < rows && i < PMR ? _mm256_loadu_ps(x + i * ldx + k) : _mm256_setzero_ps();
+            if (rbf16) r[i] = round8(r[i]);
+        }
+        transpose8(r);
+        float *d = dst + (size_t)k * PMR;
+        for (int t = 0; t < 7; t++) _mm256_storeu_ps(d + t * PMR, r[t]);
+        _mm_storeu_ps(d + 7 * PMR, _mm256_castps256_ps128(r[7]));
+        _mm_storel_pi((__m64 *)(d + 7 * PMR + 4), _mm256_extractf128_ps(r[7], 1));
+    }
+    for (; k < kc; k++) /* K tail */
+        for (int i = 0; i < PMR; i++) {
+            float v = i < rows ? x[i * ldx + k] : 0.0f;
+            dst[(size_t)k * PMR + i] = rbf16 ? bf16_to_f32(f32_to_bf16(v)) : v;
+        }
+}
+
 /* One row of the 6x16 block: named accumulators (an array of __m256 makes GCC
  * keep them in memory). */
 #define ROW_FMA(i) do { __m256 av = _mm256_broadcast_ss(a##i + k); \
@@ -185,15 +190,30 @@ AINL void store_row(float *ci, __m256 r0, __m256 r1, __m256 bv0, __m256 bv1, int
     for (int j = 0; j < nr; j++) ci[j] = accumulate ? ci[j] + t[j] : t[j];
 }
 
-/* C[6,16] (= or +=) A[6,kc] Bp[kc,16]; rows past mr read row 0 and are not stored. */
+/* C[6,16] (= or +=) A[6,kc] Bp[kc,16], A packed as [kc][6] (kern_impl.h
+ * pk_apack: rows past mr are zero there and are not stored). */
 static void pk_kernel(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc, int nr,
-                      int accumulate, const float *bias) {
-    const float *a0 = A, *a1 = A + (mr > 1 ? lda : 0), *a2 = A + (mr > 2 ? 2 * lda : 0);
-    const float *a3 = A + (mr > 3 ? 3 * lda : 0), *a4 = A + (mr > 4 ? 4 * lda : 0), *a5 = A + (mr > 5 ? 5 * lda : 0);
+                      int accumulate, const float *bias, const char *pf, int npf) {
+    (void)lda;
+    if (accumulate) /* C is read back only after the K loop: ask for it now (it may have left L2 since the last chunk) */
+        for (int i = 0; i < mr; i++) {
+            _mm_prefetch((const char *)(C + i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(C + i * ldc + PNR - 1), _MM_HINT_T0);
+        }
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    for (int k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_loadu_ps(Bp + (size_t)k * PNR), b1 = _mm256_loadu_ps(Bp + (size_t)k * PNR + 8);
+    const float *a0 = A, *a1 = A + 1, *a2 = A + 2, *a3 = A + 3, *a4 = A + 4, *a5 = A + 5;
+    /* at most one prefetch per PF_EVERY k: a burst of them fills the L1 miss buffers and stalls */
+    int k = 0, kend = kc * PMR;
+    for (; npf > 0 && k + PF_EVERY * PMR <= kend; npf--, pf += 64) {
+        _mm_prefetch(pf, _MM_HINT_T0);
+        for (int e = k + PF_EVERY * PMR; k < e; k += PMR, Bp += PNR) {
+            __m256 b0 = _mm256_loadu_ps(Bp), b1 = _mm256_loadu_ps(Bp + 8);
+            ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
+        }
+    }
+    for (; k < kend; k += PMR, Bp += PNR) {
+        __m256 b0 = _mm256_loadu_ps(Bp), b1 = _mm256_loadu_ps(Bp + 8);
         ROW_FMA(0); ROW_FMA(1); ROW_FMA(2); ROW_FMA(3); ROW_FMA(4); ROW_FMA(5);
     }
     __m256 bv0 = _mm256_setzero_ps(), bv1 = bv0;
@@ -217,7 +237,7 @@ void kops_fill_avx2(kern_ops *o) {
     for (int i = 0; i < 3; i++) { o->mr[i] = 4; o->nr[i] = NR; }
     o->gemv4[DT_F32] = gemv_f32; o->gemv4[DT_F16] = gemv_f16; o->gemv4[DT_BF16] = gemv_bf16w;
     o->pk_pack = pk_pack; o->pk_kernel = pk_kernel;
-    o->pk_mr = PMR; o->pk_nr = PNR; o->pk_min_m = PK_MIN_M;
+    o->pk_mr = PMR; o->pk_nr = PNR; o->pk_min_m = PK_MIN_M; o->pk_apack = pk_apack;
     kops_fill_attn_avx2(o);
     kops_fill_vec_avx2(o);
 }

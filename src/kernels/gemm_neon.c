@@ -156,7 +156,8 @@ AINL void store_row(float *ci, float32x4_t r0, float32x4_t r1, float32x4_t bv0, 
 
 /* C[8,8] (= or +=) A[8,kc] Bp[kc,8]; rows past mr read row 0 and are not stored. */
 static void pk_kernel(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc, int nr,
-                      int accumulate, const float *bias) {
+                      int accumulate, const float *bias, const char *pf, int npf) {
+    (void)pf; (void)npf; /* A is read in place here: the driver prefetches its rows */
     const float *a[PMR];
     UNROLL
     for (int i = 0; i < PMR; i++) a[i] = A + (i < mr ? (size_t)i * lda : 0);

@@ -28,12 +28,22 @@ typedef void (*gemm_tile_fn)(const void *A, size_t lda, int mr, const void *W, s
  *  2. for each group of pk_mr activation rows (f32, read in place: the act[]
  *     format, so bf16-weight rows arrive already rounded to bf16) and each sliver,
  *     pk_kernel computes C[i,j] (= or +=) sum_k A[i*lda + k] * Bp[k*pk_nr + j]
- *     (+ bias[j]) for i < mr, j < nr. A rows i >= mr are never read.
+ *     (+ bias[j]) for i < mr, j < nr. A rows i >= mr are never read. pf, npf:
+ *     a hint, npf cache lines from pf wanted in L1 soon (the next group's packed
+ *     A), to prefetch spread over the K loop (an ISA may ignore it).
  * Used for M >= pk_min_m; below that the unpacked tiles win (packing W costs
- * one conversion per 2M flops). */
+ * one conversion per 2M flops).
+ * pk_apack set: A is packed too, once per call (with the bf16 rounding where the
+ * act[] format asks it): per K chunk and pk_mr-row group, [kc][pk_mr] contiguous
+ * (A[i][k] at A[k * pk_mr + i], rows past M zero); pk_kernel then gets that
+ * group's block and ignores lda. One contiguous stream per group: no strided
+ * rows (TLB, short prefetch streams) in the kernel. pk_apack writes one block:
+ * dst[k * pk_mr + i] = x[i * ldx + k] (rounded to bf16 if rbf16, as round_bf16
+ * does) for i < rows (<= pk_mr), 0 for rows <= i < pk_mr, k < kc. */
 typedef void (*pk_pack_fn)(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp);
+typedef void (*pk_apack_fn)(const float *x, size_t ldx, int rows, int kc, int rbf16, float *dst);
 typedef void (*pk_kernel_fn)(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc,
-                             int nr, int accumulate, const float *bias);
+                             int nr, int accumulate, const float *bias, const char *pf, int npf);
 
 /* Attention tile pieces; KV is pre-packed (see attention.c for the layouts). */
 typedef void (*qk_fn)(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds, float scale);
@@ -49,11 +59,17 @@ typedef struct kern_ops {
     /* packed GEMM for the weight dtypes whose act[] is f32 (see pk_pack_fn) */
     pk_pack_fn pk_pack;
     pk_kernel_fn pk_kernel;
+    pk_apack_fn pk_apack;  /* NULL: the kernel reads A in place */
     int pk_mr, pk_nr, pk_min_m;
     /* attention tiles: [0] f32 operands, [1] native bf16 operands (NULL where the
      * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];
     pv_fn pv[2];
+    /* pv[0]'s V layout: 0 rows [j][d] (ldv apart); W > 0 chunks of W head dims,
+     * [d/W][j][W] (the last chunk padded to W), pv[0] then gets ldv = the chunk
+     * stride: a chunk's keys are contiguous, so a tile's chunk spreads over every
+     * L1 set instead of the few that rows d floats apart map to */
+    int pv_vchunk;
     /* elementwise */
     void (*rmsnorm)(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim);
     void (*layernorm)(const float *x, const void *w, const void *b, dots_dtype wdt, float eps, float *y, int rows,

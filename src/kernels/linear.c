@@ -17,7 +17,7 @@
 #define PANEL_BYTES (384 << 10)  /* W panel kept in L2 (1 MB on Zen 4) */
 #define MB_ROWS 192              /* A rows per task when M is large */
 #define PK_KC 384                /* packed path: K chunk (A rows of one micro group stay in L1) */
-#define PK_MB 480                /* packed path: A rows per task (each panel conversion serves 2 x PK_MB flops per element) */
+#define PK_MB 1536               /* packed path: most A rows per task (each panel conversion serves 2 x MB flops per element); blocks balanced */
 
 typedef struct {
     gemm_tile_fn tile;
@@ -25,6 +25,7 @@ typedef struct {
     int MR, NR;
     pk_pack_fn pk_pack; pk_kernel_fn pk_kernel;  /* packed path (NULL: tiles) */
     int PMR, PNR, pkc; dots_dtype wdt;
+    int apack; size_t Mp;  /* A packed (kern_impl.h pk_apack): M rounded up to PMR rows */
     const char *A; size_t lda, asz;   /* activations (scratch or x), element size */
     const char *W; size_t wsz;
     int M, N, K, kc, NB, MB, n_mb, n_nb;
@@ -62,10 +63,39 @@ static void gemv_task(const lin_job *j, int n0, int n1) {
  * panel's slivers [nsl][kc][PNR] are converted once, then every PMR-row group
  * of A runs over all of them while its rows stay in L1. Returns -1 (nothing
  * done) if the panel scratch cannot be had. */
+#if defined(__GNUC__)
+#define PREFETCH(p, loc) __builtin_prefetch((p), 0, (loc))
+#else
+#define PREFETCH(p, loc) ((void)(p))
+#endif
+#define CL 64
+
+/* Prefetches for the packed path, spread over a K chunk's kernel calls so no
+ * call waits on memory: the next PMR-row group's A chunk (into L1; A rows are
+ * read in place, lda apart, so the hardware prefetchers see short streams) and
+ * the next K chunk's weight panel (into L2; its rows are K apart). pf_* walk a
+ * region of rows x bytes one cache line per step. */
+typedef struct { const char *row; size_t ld, left; int rows, col, cols; } pf_walk;
+
+static void pf_init(pf_walk *w, const char *base, size_t ld, int rows, size_t bytes) {
+    w->row = base; w->ld = ld; w->rows = rows; w->col = 0; w->cols = (int)((bytes + CL - 1) / CL);
+    w->left = (size_t)rows * (size_t)w->cols;
+}
+
+static void pf_step(pf_walk *w, size_t n, int l1) {
+    for (; n > 0 && w->left > 0; n--, w->left--) {
+        const char *p = w->row + (size_t)w->col * CL;
+        if (l1) PREFETCH(p, 3);
+        else PREFETCH(p, 2);
+        if (++w->col == w->cols) { w->col = 0; w->row += w->ld; }
+    }
+}
+
 static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
     int NR = j->PNR, nsl = (n1 - n0 + NR - 1) / NR;
     float *Bp = kern_scratch(KS_PANEL, (size_t)nsl * NR * j->pkc * sizeof(float));
     if (!Bp) return -1;
+    int ngroups = (m1 - m0 + j->PMR - 1) / j->PMR;
     for (int k0 = 0; k0 < j->K; k0 += j->pkc) {
         int kc = j->K - k0 < j->pkc ? j->K - k0 : j->pkc;
         const float *bias = k0 + kc >= j->K ? j->bias : NULL;
@@ -73,13 +103,32 @@ static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
             int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
             j->pk_pack(j->W + ((size_t)n * j->K + k0) * j->wsz, j->wdt, (size_t)j->K, nr, kc, Bp + (size_t)s * NR * kc);
         }
+        /* the next chunk's weights, a few lines per kernel call */
+        pf_walk wpf;
+        int k1 = k0 + kc, kc1 = j->K - k1 < j->pkc ? j->K - k1 : j->pkc;
+        pf_init(&wpf, j->W + ((size_t)n0 * j->K + k1) * j->wsz, (size_t)j->K * j->wsz, k1 < j->K ? n1 - n0 : 0,
+                (size_t)kc1 * j->wsz);
+        size_t wstep = (wpf.left + (size_t)ngroups * nsl - 1) / ((size_t)ngroups * nsl);
         for (int m = m0; m < m1; m += j->PMR) {
             int mr = m1 - m < j->PMR ? m1 - m : j->PMR;
-            const float *a = (const float *)j->A + (size_t)m * j->lda + k0;
+            const float *a = j->apack ? (const float *)j->A + (size_t)k0 * j->Mp + (size_t)m * kc
+                                      : (const float *)j->A + (size_t)m * j->lda + k0;
+            pf_walk apf; /* the next row group's A: PMR rows in place, or one packed block */
+            int mr1 = m1 - (m + j->PMR) < j->PMR ? m1 - (m + j->PMR) : j->PMR;
+            pf_init(&apf, (const char *)(a + (size_t)j->PMR * j->lda), j->lda * sizeof(float),
+                    mr1 > 0 && !j->apack ? mr1 : 0, (size_t)kc * sizeof(float));
+            size_t astep = (apf.left + nsl - 1) / nsl;
+            /* packed A: the kernel prefetches the next group's (contiguous) block as it runs */
+            int alines = mr1 > 0 && j->apack ? (int)(((size_t)j->PMR * kc * sizeof(float) + CL - 1) / CL) : 0;
+            int astep_k = (alines + nsl - 1) / nsl;
+            const char *anext = (const char *)(a + (size_t)j->PMR * kc);
             for (int s = 0; s < nsl; s++) {
                 int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
+                int npf = alines - s * astep_k < astep_k ? alines - s * astep_k : astep_k;
+                pf_step(&apf, astep, 1);
+                pf_step(&wpf, wstep, 0);
                 j->pk_kernel(a, j->lda, mr, Bp + (size_t)s * NR * kc, kc, j->y + (size_t)m * j->N + n, (size_t)j->N, nr,
-                             k0 > 0, bias ? bias + n : NULL);
+                             k0 > 0, bias ? bias + n : NULL, anext + (size_t)s * astep_k * CL, npf > 0 ? npf : 0);
             }
         }
     }
@@ -113,12 +162,27 @@ typedef struct {
     const kern_ops *o; kact act;
     const float *x; int K, rows_per_task, M;
     void *A; size_t lda;
+    int pmr, pkc; size_t Mp;  /* pmr > 0: write the packed layout (kern_impl.h pk_apack) */
 } conv_job;
+
+/* Rows r0..r1 (r0 a multiple of pmr) into packed blocks, per K chunk. */
+static void conv_packed(const conv_job *c, int r0, int r1) {
+    int pmr = c->pmr;
+    for (int g0 = r0; g0 < r1; g0 += pmr) {
+        int rows = c->M - g0 < pmr ? c->M - g0 : pmr;
+        for (int k0 = 0; k0 < c->K; k0 += c->pkc) {
+            int kc = c->K - k0 < c->pkc ? c->K - k0 : c->pkc;
+            float *d = (float *)c->A + (size_t)k0 * c->Mp + (size_t)g0 * kc; /* [kc][pmr] */
+            c->o->pk_apack(c->x + (size_t)g0 * c->K + k0, (size_t)c->K, rows, kc, c->act == ACT_F32_RBF16, d);
+        }
+    }
+}
 
 static void conv_task(void *ctx, int t, int thread) {
     (void)thread;
     const conv_job *c = ctx;
     int r0 = t * c->rows_per_task, r1 = r0 + c->rows_per_task < c->M ? r0 + c->rows_per_task : c->M;
+    if (c->pmr) { conv_packed(c, r0, r1); return; }
     for (int r = r0; r < r1; r++) {
         const float *src = c->x + (size_t)r * c->K;
         if (c->act == ACT_BF16) c->o->to_bf16(src, (bf16_t *)c->A + (size_t)r * c->lda, (size_t)c->K);
@@ -166,11 +230,16 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     }
     const kern_ops *o = kops();
     kact act = o->act[wdt];
+    /* packed path (and its K chunks, which depend on K only: row-exact) */
+    int packed = o->pk_kernel && act != ACT_BF16 && M >= o->pk_min_m;
+    int apack = packed && o->pk_apack;
+    int pk_nk = (K + PK_KC - 1) / PK_KC, pkc = (K + pk_nk - 1) / pk_nk;
+    size_t Mp = apack ? ((size_t)M + o->pk_mr - 1) / o->pk_mr * o->pk_mr : (size_t)M;
 
     /* scratch: converted activations, then the biases in f32 */
     size_t lda = act == ACT_BF16 ? ((size_t)K + 31) / 32 * 32 : (size_t)K;
     size_t asz = act == ACT_BF16 ? 2 : 4;
-    size_t abytes = act == ACT_F32 ? 0 : ((size_t)M * lda * asz + 63) / 64 * 64;
+    size_t abytes = act == ACT_F32 && !apack ? 0 : (Mp * lda * asz + 63) / 64 * 64;
     size_t bytes = abytes + nbias * sizeof(float);
     char *scratch = NULL;
     if (bytes) {
@@ -179,10 +248,11 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     }
     int T = pool_threads(pool);
     const char *A = (const char *)x;
-    if (act != ACT_F32) {
-        conv_job c = {o, act, x, K, 0, M, scratch, lda};
+    if (act != ACT_F32 || apack) {
+        conv_job c = {o, act, x, K, 0, M, scratch, lda, apack ? o->pk_mr : 0, pkc, Mp};
         int nt = M < 4 * T ? M : 4 * T;
         c.rows_per_task = (M + nt - 1) / nt;
+        if (apack) c.rows_per_task = (c.rows_per_task + o->pk_mr - 1) / o->pk_mr * o->pk_mr;
         pool_run(M * (size_t)K >= 65536 ? pool : NULL, (M + c.rows_per_task - 1) / c.rows_per_task, conv_task, &c);
         A = scratch;
     }
@@ -213,21 +283,24 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         j->kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
         int NB = (int)(PANEL_BYTES / ((size_t)j->kc * j->wsz)) / j->NR * j->NR;
         int step = j->NR, mr = j->MR; /* N and M granules of the blocks */
-        if (o->pk_kernel && act != ACT_BF16 && M >= o->pk_min_m) {
+        if (packed) {
             /* packed: balanced K chunks of about PK_KC; the f32 panel fills PANEL_BYTES */
-            int nk = (K + PK_KC - 1) / PK_KC;
             j->pk_pack = o->pk_pack; j->pk_kernel = o->pk_kernel;
             j->PMR = o->pk_mr; j->PNR = o->pk_nr; j->wdt = wdt;
-            j->pkc = (K + nk - 1) / nk;
+            j->pkc = pkc; j->apack = apack; j->Mp = Mp;
             step = j->PNR; mr = j->PMR;
             NB = (int)(PANEL_BYTES / ((size_t)j->pkc * sizeof(float))) / step * step;
         }
         if (NB < step) NB = step;
-        int mb_rows = j->pk_kernel ? PK_MB : MB_ROWS;
-        j->MB = M > mb_rows ? mb_rows / mr * mr : M;
+        if (j->pk_kernel) { /* balanced blocks of at most PK_MB rows, whole groups */
+            int nmb = (M + PK_MB - 1) / PK_MB;
+            j->MB = ((M + nmb - 1) / nmb + mr - 1) / mr * mr;
+        } else {
+            j->MB = M > MB_ROWS ? MB_ROWS / mr * mr : M;
+        }
         j->n_mb = (M + j->MB - 1) / j->MB;
         /* enough tasks for the pool to balance (GEMV: split N finely) */
-        while (NB > step && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)8 * T)
+        while (NB > step && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)(j->pk_kernel ? 4 : 8) * T)
             NB = (NB / 2 + step - 1) / step * step;
         j->NB = NB;
         j->n_nb = (N + NB - 1) / NB;

@@ -6,8 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include "kernels/kern_impl.h"
-
-#define AINL static inline __attribute__((always_inline))
+#include "kernels/simd_avx2.h"
 
 /* exp(x): x = n ln2 + r, Taylor to r^7, 2^n built in the exponent field;
  * below -87.3 (where 2^n would be denormal) the result is 0. */
@@ -82,16 +81,6 @@ AINL __m256 silu8(__m256 x, __m256 u) {
     return _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
 }
 
-/* f32 -> bf16 bits in the low 16 of each lane, nearest even, NaN kept quiet */
-AINL __m256i bf16_bits8(__m256 x) {
-    __m256i u = _mm256_castps_si256(x);
-    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
-    __m256i q = _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40));
-    return _mm256_blendv_epi8(r, q, _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q)));
-}
-
-AINL __m256 round8(__m256 x) { return _mm256_castsi256_ps(_mm256_slli_epi32(bf16_bits8(x), 16)); }
 
 #define MAP1(name, expr) \
     static void name(float *x, size_t n) { \
