@@ -73,23 +73,25 @@ static inline __m256i q6_scale_pair(__m128i sc8, int k) {
 
 Q6_TILE(q6_1_4, 1, 4)
 Q6_TILE(q6_1_1, 1, 1)
-Q6_TILE(q6_2_2, 2, 2)
-Q6_TILE(q6_2_1, 2, 1)
+Q6_TILE(q6_2_2, 2, 2) Q6_TILE(q6_3_2, 3, 2) Q6_TILE(q6_4_2, 4, 2)
+Q6_TILE(q6_2_1, 2, 1) Q6_TILE(q6_3_1, 3, 1) Q6_TILE(q6_4_1, 4, 1)
 
-/* any mr and nr, as 2-row halves (GEMM) or single rows by 4 W rows (GEMV) */
+typedef void (*q6_fixed)(const blk_q8_k *, size_t, const blk_q6_k *, size_t, int, float *, size_t);
+
+/* any mr and nr: single rows by 4 W rows (GEMV), else up to 4 rows by 2 W rows
+ * (each unpacked W vector serves every A row of the tile) */
 static void q6_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q6_k *W, size_t ldw, int nr, int nsb, float *C,
                     size_t ldc) {
-    for (int i = 0; i < mr; i += 2) {
+    static const q6_fixed two[4] = {NULL, q6_2_2, q6_3_2, q6_4_2}, one[4] = {q6_1_1, q6_2_1, q6_3_1, q6_4_1};
+    for (int i = 0; i < mr; i += 4) {
+        int r = mr - i < 4 ? mr - i : 4, j = 0;
         const blk_q8_k *a = A + (size_t)i * lda;
         float *c = C + (size_t)i * ldc;
-        int two = mr - i >= 2, j = 0;
-        if (!two)
+        if (r == 1)
             for (; j + 4 <= nr; j += 4) q6_1_4(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-        for (; j + 2 <= nr && two; j += 2) q6_2_2(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-        for (; j < nr; j++) {
-            if (two) q6_2_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-            else q6_1_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-        }
+        else
+            for (; j + 2 <= nr; j += 2) two[r - 1](a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+        for (; j < nr; j++) one[r - 1](a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
     }
 }
 
