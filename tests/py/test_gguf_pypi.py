@@ -318,6 +318,13 @@ def part_q4_k_m():
     compare("Q4_K_M GGUF vs HF(gguf-dequantized f32)", generate(g, "q4km-gguf"), generate(h, "q4km-hf"), 0.999,
             near_tie=0.05)
     drift("small Q4_K_M file vs HF(gguf-dequantized)", h, g, 0.999, 0.999, 0.9)
+    # dotsocr quantize --type q6_k (our reference quantizer): the engine on it == gguf's dequantization
+    q6 = os.path.join(OUT, "small-q6_k")
+    r = sh(BIN, "quantize", "--model", small, "--out", q6, "--type", "q6_k")
+    check(r.returncode == 0, "dotsocr quantize q6_k", r.stderr.decode()[-300:])
+    types = dequant_folder(small, q6, os.path.join(OUT, "small-q6_k-hf"))
+    check("Q6_K" in types, "Q6_K tensors written", types)
+    drift("small Q6_K file vs HF(gguf-dequantized)", os.path.join(OUT, "small-q6_k-hf"), q6, 0.999, 0.999, 0.9, 64)
 
 
 def main():
