@@ -56,8 +56,8 @@ void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, siz
                    size_t ldc);
 
 /* Q6_K x Q8_K tiles (quant_q6k_*.c), the same contract as q4_tile_fn. One tile
- * family serves every M (no packed GEMM), and each output's f32 sum runs in one
- * order whatever mr/nr, so Q6_K rows are exact for every M (R unlimited). */
+ * family serves every M, and each output's f32 sum runs in one order whatever
+ * mr/nr, so Q6_K rows are exact for every M (R unlimited). */
 typedef void (*q6_tile_fn)(const blk_q8_k *A, size_t lda, int mr, const blk_q6_k *W, size_t ldw, int nr, int nsb,
                            float *C, size_t ldc);
 q6_tile_fn q6kern_ref(void);
@@ -65,6 +65,15 @@ q6_tile_fn q6kern_avx2(void);      /* vpmaddubsw; also serves avxvnni / avx512vn
 q6_tile_fn q6kern_avx512(void);    /* zmm vpmaddubsw (AVX512BW); NULL without it */
 q6_tile_fn q6kern_neon(void);
 q6_tile_fn q6kern_dotprod(void);   /* sdot; NULL without it */
+/* Packed Q6_K GEMM (as qkern's q4_pack / q4_pgemm); its rows equal the tiles' bit
+ * for bit, so the M classes stay one. NULL where the level has none. */
+typedef struct q6_packed {
+    void (*pack)(const blk_q6_k *W, size_t ldw, int ncols, int nsb, void *P);
+    void (*pgemm)(const blk_q8_k *A, size_t lda, int mr, const void *P, int ncols, int nsb, float *C, size_t ldc);
+    int pmr;
+    size_t (*pack_bytes)(int ncols, int nsb);
+} q6_packed;
+const q6_packed *q6kern_avx512_packed(void);
 
 /* Tables per level; NULL where this build or CPU lacks the level. */
 const qkern *qkern_ref(void);
