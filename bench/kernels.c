@@ -91,7 +91,7 @@ static void bench_gemv(dots_pool *pool, int K, int N, int nmat, double bw) {
     free(g.w); dots_free(g.x); dots_free(g.y);
 }
 
-/* ---- block-quantized weights (Q8_0, Q4_K): int8 kernels ----------------- */
+/* ---- block-quantized weights (Q8_0, Q4_K, Q6_K): int8 kernels ------------ */
 /* One quantized [N, K] matrix of random values (ref quantizer), copied to n_copies buffers. */
 static void **rand_qweights(dots_dtype wdt, int K, int N, int n_copies) {
     size_t row = dtype_row_bytes(wdt, (uint64_t)K);
@@ -179,6 +179,10 @@ static void bench_quant(dots_pool *pool, int quick) {
         bw = bench_read_bandwidth_gbs(pool);
         bench_qgemv(pool, 8960, 1536, quick ? 20 : 40, wdt, bw);
     }
+    /* Q6_K (llama.cpp's Q4_K_M files: ffn_down / attn_v / output); one tile for every M */
+    bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, DT_Q6_K, pk);
+    double bw6 = bench_read_bandwidth_gbs(pool);
+    bench_qgemv(pool, 8960, 1536, quick ? 20 : 40, DT_Q6_K, bw6);
 }
 
 typedef struct { dots_pool *pool; dots_attn a; } attn_ctx;

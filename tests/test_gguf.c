@@ -148,6 +148,7 @@ int main(void) {
     expect(base, n, n, ne0_at + 8, 8, (uint64_t)1 << 60, "absurd element count");
     expect(base, n, n, ty_at, 4, 99, "unknown ggml type 99");
     expect(base, n, n, ty_at, 4, 12, "not a multiple of its block size"); /* Q4_K needs rows of 256 */
+    expect(base, n, n, ty_at, 4, 14, "not a multiple of its block size"); /* Q6_K too */
     expect(base, n, n, off_at, 8, 4, "not a multiple of the alignment");
     expect(base, n, n, off2_at, 8, 1u << 20, "runs past the end");
     expect(base, n, n, off2_at, 8, 0, "overlap");

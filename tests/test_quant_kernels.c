@@ -1,4 +1,4 @@
-/* Int8 kernels for Q8_0 / Q4_K weights through k_linear / k_linear_multi:
+/* Int8 kernels for Q8_0 / Q4_K / Q6_K weights through k_linear / k_linear_multi:
  *  1. every int8 level this CPU has (vpmaddubsw, AVX-VNNI, AVX512-VNNI, NEON,
  *     dotprod, i8mm) against the scalar reference, GEMV (M = 1) and GEMM
  *     (M = 2..300), K = 1536 and 8960, awkward N, with bias, over a 2-thread pool;
@@ -69,9 +69,9 @@ static void test_levels_vs_ref(dots_pool *pool) {
     static const int Ms[] = {1, 2, 3, 4, 5, 7, 64, 67, 300};
     static const int Ks[] = {1536, 8960};
     static const int Ns[] = {1, 3, 37, 130};
-    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
+    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K, DT_Q6_K};
     int tested = 0;
-    for (int ti = 0; ti < 2; ti++)
+    for (int ti = 0; ti < 3; ti++)
         for (int ki = 0; ki < 2; ki++)
             for (int mi = 0; mi < (int)(sizeof Ms / sizeof *Ms); mi++) {
                 int M = Ms[mi], K = Ks[ki], N = Ns[(mi + ki) % 4];
@@ -100,8 +100,8 @@ static void test_levels_vs_ref(dots_pool *pool) {
 
 /* against x @ dequant(W)^T + bias in double: the only error is the 8-bit activations */
 static void test_vs_dequant_matmul(dots_pool *pool) {
-    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
-    for (int ti = 0; ti < 2; ti++) {
+    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K, DT_Q6_K};
+    for (int ti = 0; ti < 3; ti++) {
         qcase c;
         make_case(&c, types[ti], 9, 1536, 96, 7);
         float *y = malloc(sizeof(float) * c.M * c.N), *ref = malloc(sizeof(float) * c.M * c.N);
@@ -136,12 +136,86 @@ static void test_vs_dequant_matmul(dots_pool *pool) {
     }
 }
 
+/* Q6_K specifics: (a) the scalar tile against the double dot of the dequantized
+ * weights with the Q8_K-dequantized activations (only f32 rounding differs),
+ * on random-byte blocks (every q / int8 scale pattern, -128 included) and on
+ * quantized rows; (b) every level against scalar on small shapes (K = 256,
+ * one block); (c) rows bit-identical for every M (one tile family). */
+static void test_q6k(dots_pool *pool) {
+    enum { K = 512, N = 13, M = 41 };
+    size_t row = dtype_row_bytes(DT_Q6_K, K);
+    blk_q6_k *W = malloc(row * N);
+    float *x = malloc(sizeof(float) * M * K), *wdq = malloc(sizeof(float) * N * K);
+    float *y = malloc(sizeof(float) * M * N), *y1 = malloc(sizeof(float) * N), *ref = malloc(sizeof(float) * M * N);
+    blk_q8_k *a8 = malloc(sizeof(blk_q8_k) * (K / QK_K));
+    unsigned r = 12345;
+    for (int n = 0; n < N; n++) {
+        if (n % 2) { /* random bytes, d in [2^-10, 2^-6) */
+            unsigned char *p = (unsigned char *)W + row * n;
+            for (size_t i = 0; i < row; i++) p[i] = (unsigned char)((r = r * 1103515245u + 12345u) >> 16);
+            for (int b = 0; b < K / QK_K; b++) W[(size_t)n * (K / QK_K) + b].d = (f16_t)(0x1400 + (((r = r * 1103515245u + 12345u) >> 16) & 0xFFF));
+        } else {
+            test_fill_random(y, K, 40 + n);
+            quant_row(DT_Q6_K, y, (char *)W + row * n, K);
+        }
+    }
+    W[1 * (K / QK_K)].scales[3] = -128;
+    for (int n = 0; n < N; n++) dequant_row(DT_Q6_K, (char *)W + row * n, wdq + (size_t)n * K, K);
+    test_fill_random(x, (size_t)M * K, 77);
+    qisa_select(QISA_SCALAR);
+    CHECK(k_linear(pool, x, M, K, W, DT_Q6_K, NULL, DT_F32, ref, N) == 0, "Q6_K scalar ran");
+    int bad = 0;
+    for (int m = 0; m < M; m++) {
+        quant_row_q8_k(x + (size_t)m * K, a8, K);
+        for (int n = 0; n < N; n++) {
+            double s = 0, mag = 1e-6;
+            for (int k = 0; k < K; k++) {
+                double t = (double)a8[k / QK_K].d * a8[k / QK_K].qs[k % QK_K] * wdq[(size_t)n * K + k];
+                s += t;
+                mag += fabs(t);
+            }
+            if (!(fabs(ref[(size_t)m * N + n] - s) <= 1e-6 * mag)) bad++;
+        }
+    }
+    CHECK(bad == 0, "Q6_K scalar tile == dequantized dot in double (%d of %d off)", bad, M * N);
+    for (int q = QISA_SCALAR; q < QISA_COUNT; q++) {
+        if (!qisa_supported((dots_qisa)q)) continue;
+        qisa_select((dots_qisa)q);
+        static const int Ms[] = {1, 2, 3, 5, 8};
+        for (int mi = 0; mi < 5; mi++) { /* K = 256: one block per row */
+            float sref[8 * N], sy[8 * N];
+            qisa_select(QISA_SCALAR);
+            k_linear(pool, x, Ms[mi], 256, W, DT_Q6_K, NULL, DT_F32, sref, 1);
+            qisa_select((dots_qisa)q);
+            k_linear(pool, x, Ms[mi], 256, W, DT_Q6_K, NULL, DT_F32, sy, 1);
+            double e = 0;
+            for (int i = 0; i < Ms[mi]; i++) e = fmax(e, fabs(sy[i] - sref[i]) / (1e-3 + fabs(sref[i])));
+            CHECK(e < 1e-5, "%s Q6_K K=256 M=%d N=1 vs scalar: rel err %.3g", qisa_name((dots_qisa)q), Ms[mi], e);
+        }
+        CHECK(k_linear(pool, x, M, K, W, DT_Q6_K, NULL, DT_F32, y, N) == 0, "Q6_K level ran");
+        int rows_bad = 0, close_bad = 0;
+        for (int m = 0; m < M; m++) {
+            k_linear(pool, x + (size_t)m * K, 1, K, W, DT_Q6_K, NULL, DT_F32, y1, N);
+            rows_bad += memcmp(y1, y + (size_t)m * N, sizeof(float) * N) != 0;
+            for (int n = 0; n < N; n++) {
+                double d = fabs(y[(size_t)m * N + n] - ref[(size_t)m * N + n]);
+                close_bad += !(d <= 2e-5 * (1e-3 + fabs(ref[(size_t)m * N + n])) + 1e-4);
+            }
+        }
+        CHECK(rows_bad == 0, "%s Q6_K: rows of M=%d bit-identical to M=1 (%d differ)", qisa_name((dots_qisa)q), M, rows_bad);
+        CHECK(close_bad == 0, "%s Q6_K M=%d K=%d N=%d vs scalar (%d off)", qisa_name((dots_qisa)q), M, K, N, close_bad);
+    }
+    qisa_select(QISA_COUNT);
+    free(W); free(x); free(wdq); free(y); free(y1); free(ref); free(a8);
+}
+
 int main(void) {
     dots_pool *pool = pool_create(2, NULL);
     CHECK(pool != NULL, "pool");
     for (int q = 0; q < QISA_COUNT; q++) printf("int8 level %-10s %s\n", qisa_name((dots_qisa)q), qisa_supported((dots_qisa)q) ? "yes" : "no");
     test_levels_vs_ref(pool);
     test_vs_dequant_matmul(pool);
+    test_q6k(pool);
     pool_destroy(pool);
     return test_finish("test_quant_kernels");
 }

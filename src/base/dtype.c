@@ -8,6 +8,7 @@ static const struct { const char *name; size_t size; int block; } k_types[DT_COU
     [DT_I16] = {"I16", 2, 1},  [DT_I8] = {"I8", 1, 1},   [DT_U8] = {"U8", 1, 1},
     [DT_BOOL] = {"BOOL", 1, 1},
     [DT_Q8_0] = {"Q8_0", 34, 32}, [DT_Q4_K] = {"Q4_K", 144, 256},
+    [DT_Q6_K] = {"Q6_K", 210, 256},
 };
 
 size_t dtype_size(dots_dtype t) {

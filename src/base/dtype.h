@@ -12,16 +12,17 @@ typedef enum dots_dtype {
      * dtype_block_elems() elements. Layouts: src/base/quant.h. */
     DT_Q8_0,  /* 32 elements: f16 scale d, 32 x int8          -> 34 bytes  */
     DT_Q4_K,  /* 256 elements: f16 d, f16 dmin, 12 B scales, 128 B nibbles -> 144 bytes */
+    DT_Q6_K,  /* 256 elements: 128 B low nibbles, 64 B high 2 bits, 16 int8 scales, f16 d -> 210 bytes */
     DT_COUNT
 } dots_dtype;
 
 /* Bytes of one element; 0 for block-quantized types (use dtype_row_bytes). */
 size_t dtype_size(dots_dtype t);
-/* 1 for plain types, 32 for Q8_0, 256 for Q4_K. */
+/* 1 for plain types, 32 for Q8_0, 256 for Q4_K / Q6_K. */
 int dtype_block_elems(dots_dtype t);
 /* Bytes of one block (= dtype_size for plain types). */
 size_t dtype_block_bytes(dots_dtype t);
-static inline int dtype_is_quant(dots_dtype t) { return t == DT_Q8_0 || t == DT_Q4_K; }
+static inline int dtype_is_quant(dots_dtype t) { return t == DT_Q8_0 || t == DT_Q4_K || t == DT_Q6_K; }
 /* Bytes of n elements of type t, or 0 if n is not a whole number of blocks or
  * the size does not fit in 62 bits (callers treat 0 for n > 0 as an error). */
 uint64_t dtype_row_bytes(dots_dtype t, uint64_t n);

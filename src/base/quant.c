@@ -1,4 +1,4 @@
-/* Scalar reference quantizers for Q8_0 / Q4_K (ggml's layouts and rounding)
+/* Scalar reference quantizers for Q8_0 / Q4_K / Q6_K (ggml's layouts and rounding)
  * and the Q8_K activation format used by the Q4_K dot products. Written from
  * the documented algorithm (ggml-quants.c's *_ref functions), not copied. */
 #include <math.h>
@@ -164,6 +164,95 @@ void dequant_row_q4_k(const blk_q4_k *x, float *y, int64_t n) {
     }
 }
 
+/* Fits x[i] ~ scale * (L[i] - nmax) with L in [0, 2 nmax - 1], weights x^2:
+ * the first guess maps the largest |x| (its sign kept) to -nmax, then 18
+ * rescaled guesses are kept when they raise sum(w x l)^2 / sum(w l^2), the
+ * least-squares gain (ggml's make_qx_quants with rmse_type 1). Returns scale. */
+static float fit_scale_sym(int n, int nmax, const float *x, uint8_t *L) {
+    float amax = 0, max = 0;
+    for (int i = 0; i < n; i++)
+        if (fabsf(x[i]) > amax) { amax = fabsf(x[i]); max = x[i]; }
+    if (amax < 1e-15f) { memset(L, 0, (size_t)n); return 0; }
+    float iscale = -nmax / max, sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; i++) {
+        int l = round_even(iscale * x[i]);
+        l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+        L[i] = (uint8_t)(l + nmax);
+        float w = x[i] * x[i];
+        sumlx += w * x[i] * l;
+        suml2 += w * l * l;
+    }
+    float scale = suml2 != 0 ? sumlx / suml2 : 0.0f, best = scale * sumlx;
+    for (int is = -9; is <= 9; is++) {
+        if (is == 0) continue;
+        iscale = -(nmax + 0.1f * is) / max;
+        sumlx = suml2 = 0;
+        for (int i = 0; i < n; i++) {
+            int l = round_even(iscale * x[i]);
+            l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+            float w = x[i] * x[i];
+            sumlx += w * x[i] * l;
+            suml2 += w * l * l;
+        }
+        if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+            for (int i = 0; i < n; i++) {
+                int l = round_even(iscale * x[i]);
+                L[i] = (uint8_t)(nmax + (l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l));
+            }
+            scale = sumlx / suml2;
+            best = scale * sumlx;
+        }
+    }
+    return scale;
+}
+
+static void quant_block_q6_k(const float *x, blk_q6_k *y) {
+    uint8_t L[QK_K];
+    float scales[16], max_scale = 0, max_abs = 0;
+    for (int j = 0; j < 16; j++) {
+        scales[j] = fit_scale_sym(16, 32, x + 16 * j, L + 16 * j);
+        if (fabsf(scales[j]) > max_abs) { max_abs = fabsf(scales[j]); max_scale = scales[j]; }
+    }
+    memset(y, 0, sizeof *y);
+    if (max_abs < 1e-15f) return; /* all zero: d = 0 */
+    /* the largest |scale| maps to -128 (its sign kept), so int8 scales cover it */
+    float iscale = -128.0f / max_scale;
+    y->d = f32_to_f16(1 / iscale);
+    for (int j = 0; j < 16; j++) {
+        int v = round_even(iscale * scales[j]);
+        y->scales[j] = (int8_t)(v > 127 ? 127 : v);
+    }
+    /* requantize against the stored (f16 d, int8) scales */
+    for (int j = 0; j < 16; j++) {
+        float d = f16_to_f32(y->d) * y->scales[j];
+        if (d == 0.0f) continue;
+        for (int i = 0; i < 16; i++) {
+            int l = round_even(x[16 * j + i] / d);
+            L[16 * j + i] = (uint8_t)((l < -32 ? -32 : l > 31 ? 31 : l) + 32);
+        }
+    }
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *Lh = L + 128 * h;
+        for (int l = 0; l < 32; l++) {
+            y->ql[64 * h + l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
+            y->ql[64 * h + 32 + l] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
+            y->qh[32 * h + l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) | ((Lh[l + 64] >> 4) << 4) |
+                                          ((Lh[l + 96] >> 4) << 6));
+        }
+    }
+}
+
+void quant_row_q6_k(const float *x, blk_q6_k *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK_K; b++) quant_block_q6_k(x + b * QK_K, y + b);
+}
+
+void dequant_row_q6_k(const blk_q6_k *x, float *y, int64_t n) {
+    for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
+        float d = f16_to_f32(x[b].d);
+        for (int i = 0; i < QK_K; i++) y[i] = d * (float)x[b].scales[i / 16] * (float)(q6k_value(&x[b], i) - 32);
+    }
+}
+
 /* Activations for Q4_K dots: q = round(x * 127 / amax), so |q| <= 127 and
  * u8 x s8 products (vpmaddubsw) pair-sum within int16. */
 void quant_row_q8_k(const float *x, blk_q8_k *y, int64_t n) {
@@ -189,6 +278,7 @@ int quant_row(dots_dtype t, const float *x, void *dst, int64_t n) {
     switch (t) {
     case DT_Q8_0: quant_row_q8_0(x, dst, n); return 0;
     case DT_Q4_K: quant_row_q4_k(x, dst, n); return 0;
+    case DT_Q6_K: quant_row_q6_k(x, dst, n); return 0;
     case DT_F32: memcpy(dst, x, (size_t)n * sizeof(float)); return 0;
     case DT_F16:
         for (int64_t i = 0; i < n; i++) ((f16_t *)dst)[i] = f32_to_f16(x[i]);
@@ -205,6 +295,7 @@ int dequant_row(dots_dtype t, const void *src, float *dst, int64_t n) {
     switch (t) {
     case DT_Q8_0: dequant_row_q8_0(src, dst, n); return 0;
     case DT_Q4_K: dequant_row_q4_k(src, dst, n); return 0;
+    case DT_Q6_K: dequant_row_q6_k(src, dst, n); return 0;
     case DT_F32: case DT_F16: case DT_BF16: dtype_to_f32(t, src, dst, (size_t)n); return 0;
     default: return -1;
     }

@@ -6,7 +6,7 @@
 #include "io/gguf_export.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: dotsocr quantize --model DIR --out DIR --type q8_0|q4_k|f16|bf16 [--vision q8_0|bf16|f16]\n"
+    fprintf(f, "usage: dotsocr quantize --model DIR --out DIR --type q8_0|q4_k|q6_k|f16|bf16 [--vision q8_0|bf16|f16]\n"
                "  --model DIR    Hugging Face folder (or GGUF folder/file, with --mmproj FILE)\n"
                "  --out DIR      writes DIR/dots.ocr-TYPE.gguf (LM) and DIR/mmproj-dots.ocr-VTYPE.gguf (vision),\n"
                "                 in llama.cpp's layout (they load in llama.cpp's llama-mtmd-cli too)\n"
@@ -26,6 +26,7 @@ static void progress(void *ctx, int done, int total, const char *name) {
 static int parse_type(const char *s, dots_dtype *t) {
     if (!strcmp(s, "q8_0")) *t = DT_Q8_0;
     else if (!strcmp(s, "q4_k")) *t = DT_Q4_K;
+    else if (!strcmp(s, "q6_k")) *t = DT_Q6_K;
     else if (!strcmp(s, "f16")) *t = DT_F16;
     else if (!strcmp(s, "bf16")) *t = DT_BF16;
     else return 0;
@@ -49,7 +50,7 @@ int cmd_quantize(int argc, char **argv) {
     dots_dtype lt, vt;
     if (!model || !out || !type) { fprintf(stderr, "dotsocr quantize: --model, --out and --type are required\n"); usage(stderr); return 2; }
     if (!parse_type(type, &lt) || !parse_type(vtype, &vt)) {
-        fprintf(stderr, "dotsocr quantize: unknown type '%s' (q8_0, q4_k, f16, bf16)\n", parse_type(type, &lt) ? vtype : type);
+        fprintf(stderr, "dotsocr quantize: unknown type '%s' (q8_0, q4_k, q6_k, f16, bf16)\n", parse_type(type, &lt) ? vtype : type);
         return 2;
     }
     dots_error e = {0};

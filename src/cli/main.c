@@ -14,7 +14,7 @@ static const command k_commands[] = {
     {"generate", cmd_generate, "run the model on images with a prompt and stream the text"},
     {"preprocess", cmd_preprocess, "turn images into the model's patches (safetensors)"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids)"},
-    {"quantize", cmd_quantize, "write a checkpoint as a GGUF pair (LM + mmproj) in Q8_0/Q4_K/F16/BF16"},
+    {"quantize", cmd_quantize, "write a checkpoint as a GGUF pair (LM + mmproj) in Q8_0/Q4_K/Q6_K/F16/BF16"},
     {"drift", cmd_drift, "measure a (quantized) checkpoint's error against a reference, stage by stage"},
     {"dump-vision", cmd_dump_vision, "run the vision tower on patches and write every stage"},
 };

@@ -208,10 +208,11 @@ dots_status ckpt_require(dots_ckpt *c, const char *name, const char *alt, int nd
     stored_name(c, t, sn, sizeof sn);
     if (t->dtype == DT_COUNT && c->gtensors) /* a GGUF type we cannot compute with */
         return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor %s has unsupported type %s (supported: F32, F16, BF16, "
-                         "Q8_0, Q4_K); requantize it, e.g. dotsocr quantize --type q8_0 or llama-quantize",
+                         "Q8_0, Q4_K, Q6_K); requantize it, e.g. dotsocr quantize --type q8_0 or llama-quantize",
                          t->file, sn, gguf_type_name(c->gtype[t - c->gtensors]));
-    if (t->dtype != DT_F32 && t->dtype != DT_BF16 && t->dtype != DT_F16 && t->dtype != DT_Q8_0 && t->dtype != DT_Q4_K)
-        return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16, BF16, Q8_0 or Q4_K",
+    if (t->dtype != DT_F32 && t->dtype != DT_BF16 && t->dtype != DT_F16 && t->dtype != DT_Q8_0 && t->dtype != DT_Q4_K &&
+        t->dtype != DT_Q6_K)
+        return dots_fail(e, DOTS_E_UNSUPPORTED, "%s: tensor '%s' has dtype %s; weights must be F32, F16, BF16, Q8_0, Q4_K or Q6_K",
                          t->file, t->name, dtype_name(t->dtype));
     int same = t->ndim == ndim;
     for (int d = 0; same && d < ndim; d++) same = t->shape[d] == shape[d];

@@ -18,7 +18,7 @@ static const struct { uint32_t id; const char *name; uint32_t blk, bytes; dots_d
     {3, "Q4_1", 32, 20, DT_COUNT},  {6, "Q5_0", 32, 22, DT_COUNT},   {7, "Q5_1", 32, 24, DT_COUNT},
     {8, "Q8_0", 32, 34, DT_Q8_0},   {9, "Q8_1", 32, 40, DT_COUNT},   {10, "Q2_K", 256, 84, DT_COUNT},
     {11, "Q3_K", 256, 110, DT_COUNT}, {12, "Q4_K", 256, 144, DT_Q4_K}, {13, "Q5_K", 256, 176, DT_COUNT},
-    {14, "Q6_K", 256, 210, DT_COUNT}, {15, "Q8_K", 256, 292, DT_COUNT}, {16, "IQ2_XXS", 256, 66, DT_COUNT},
+    {14, "Q6_K", 256, 210, DT_Q6_K}, {15, "Q8_K", 256, 292, DT_COUNT}, {16, "IQ2_XXS", 256, 66, DT_COUNT},
     {17, "IQ2_XS", 256, 74, DT_COUNT}, {18, "IQ3_XXS", 256, 98, DT_COUNT}, {19, "IQ1_S", 256, 50, DT_COUNT},
     {20, "IQ4_NL", 32, 18, DT_COUNT}, {21, "IQ3_S", 256, 110, DT_COUNT}, {22, "IQ2_S", 256, 82, DT_COUNT},
     {23, "IQ4_XS", 256, 136, DT_COUNT}, {24, "I8", 1, 1, DT_COUNT},   {25, "I16", 1, 2, DT_COUNT},

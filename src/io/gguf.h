@@ -60,7 +60,7 @@ const gguf_kv *gguf_find_kv(const gguf_file *f, const char *key);
 const st_tensor *gguf_find_tensor(const gguf_file *f, const char *name);
 /* ggml's name of a type id ("Q6_K"), "unknown" if none. */
 const char *gguf_type_name(uint32_t ggml_type);
-/* ggml type id of a dots dtype we can store (F32, F16, BF16, Q8_0, Q4_K); -1 otherwise. */
+/* ggml type id of a dots dtype we can store (F32, F16, BF16, Q8_0, Q4_K, Q6_K); -1 otherwise. */
 int gguf_type_of_dtype(dots_dtype t);
 
 /* Typed reads of scalar values. Integers accept any integer type whose value fits;

@@ -134,7 +134,7 @@ static dots_status lm_metadata(gguf_writer *w, const dots_ckpt *c, dots_dtype t,
     const dots_text_config *x = &c->config.text;
     dots_status st = gguf_add_str(w, "general.architecture", "qwen2", e);
     if (!st) st = gguf_add_str(w, "general.name", "dots.ocr", e);
-    if (!st) st = gguf_add_u32(w, "general.file_type", t == DT_Q8_0 ? 7 : t == DT_Q4_K ? 15 : t == DT_BF16 ? 32 : 1, e);
+    if (!st) st = gguf_add_u32(w, "general.file_type", t == DT_Q8_0 ? 7 : t == DT_Q4_K ? 15 : t == DT_Q6_K ? 18 : t == DT_BF16 ? 32 : 1, e);
     if (!st) st = gguf_add_u32(w, "qwen2.context_length", (uint32_t)x->max_position_embeddings, e);
     if (!st) st = gguf_add_u32(w, "qwen2.embedding_length", (uint32_t)x->hidden_size, e);
     if (!st) st = gguf_add_u32(w, "qwen2.block_count", (uint32_t)x->num_hidden_layers, e);
@@ -194,15 +194,16 @@ static dots_status write_one(const dots_ckpt *c, int vision, dots_dtype want, co
 }
 
 static const char *type_label(dots_dtype t) {
-    return t == DT_Q8_0 ? "q8_0" : t == DT_Q4_K ? "q4_k" : t == DT_BF16 ? "bf16" : t == DT_F32 ? "f32" : "f16";
+    return t == DT_Q8_0 ? "q8_0" : t == DT_Q4_K ? "q4_k" : t == DT_Q6_K ? "q6_k" : t == DT_BF16 ? "bf16" : t == DT_F32 ? "f32" : "f16";
 }
 
 dots_status gguf_export(const dots_ckpt *c, const char *out_dir, dots_dtype lm_type, dots_dtype vision_type,
                         gguf_progress_fn progress, void *pctx, char *lm_path, char *mm_path, size_t cap, dots_error *e) {
-    if (lm_type != DT_Q8_0 && lm_type != DT_Q4_K && lm_type != DT_F16 && lm_type != DT_BF16)
-        return dots_fail(e, DOTS_E_ARG, "the LM type must be q8_0, q4_k, f16 or bf16");
-    if (vision_type != DT_Q8_0 && vision_type != DT_F16 && vision_type != DT_BF16 && vision_type != DT_Q4_K)
-        return dots_fail(e, DOTS_E_ARG, "the vision type must be q8_0, q4_k, f16 or bf16");
+    if (lm_type != DT_Q8_0 && lm_type != DT_Q4_K && lm_type != DT_Q6_K && lm_type != DT_F16 && lm_type != DT_BF16)
+        return dots_fail(e, DOTS_E_ARG, "the LM type must be q8_0, q4_k, q6_k, f16 or bf16");
+    if (vision_type != DT_Q8_0 && vision_type != DT_F16 && vision_type != DT_BF16 && vision_type != DT_Q4_K &&
+        vision_type != DT_Q6_K)
+        return dots_fail(e, DOTS_E_ARG, "the vision type must be q8_0, q4_k, q6_k, f16 or bf16");
     export_job *j = calloc(1, sizeof *j);
     if (!j) return dots_fail(e, DOTS_E_NOMEM, "out of memory");
     j->progress = progress;

@@ -9,7 +9,7 @@ typedef void (*gguf_progress_fn)(void *ctx, int done, int total, const char *nam
 
 /* Writes out_dir/dots.ocr-TYPE.gguf (LM, arch qwen2, tokenizer metadata) and
  * out_dir/mmproj-dots.ocr-VTYPE.gguf (arch clip, projector dots_ocr). Linear
- * weights get lm_type / vision_type (Q8_0, Q4_K, F16, BF16; rows that are not
+ * weights get lm_type / vision_type (Q8_0, Q4_K, Q6_K, F16, BF16; rows that are not
  * whole blocks fall back to F16 as in llama.cpp); norms and biases are F32;
  * the patch-embed kernel F16 (F32 if stored so). The paths written go to
  * lm_path / mm_path (cap bytes each). */

@@ -1,7 +1,7 @@
-/* k_qlinear_multi: y = x @ W^T + bias for block-quantized W (Q8_0, Q4_K),
+/* k_qlinear_multi: y = x @ W^T + bias for block-quantized W (Q8_0, Q4_K, Q6_K),
  * used in place from the memory map. The activations are quantized per block
  * once per call into reusable scratch (Q8_0 activations for Q8_0 weights, Q8_K
- * for Q4_K); the ISA's tile then does integer dot products per block. Work is
+ * for Q4_K / Q6_K); the ISA's tile then does integer dot products per block. Work is
  * split over N panels for GEMV, over (M block, N panel) tiles for GEMM. */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +64,23 @@ dots_qisa qisa_active(void) {
     return g_qisa >= 0 ? (dots_qisa)g_qisa : qisa_from_isa(isa_active());
 }
 
+/* The Q6_K tile of an int8 level (quant_kern.h); the VNNI levels use vpmaddubsw. */
+static q6_tile_fn q6_tile(dots_qisa q) {
+    q6_tile_fn f = NULL;
+    switch (q) {
+#if DOTS_X86
+    case QISA_AVX2: case QISA_AVXVNNI: f = q6kern_avx2(); break;
+    case QISA_AVX512VNNI: f = q6kern_avx512(); break;
+#endif
+#if DOTS_ARM64
+    case QISA_NEON: f = q6kern_neon(); break;
+    case QISA_DOTPROD: case QISA_I8MM: f = q6kern_dotprod(); break;
+#endif
+    default: break;
+    }
+    return f ? f : q6kern_ref();
+}
+
 /* ---- the driver ---------------------------------------------------------- */
 
 #define PANEL_BYTES (256 << 10) /* W panel kept in L2 while an A block streams by */
@@ -79,7 +96,9 @@ typedef struct {
     dots_dtype wdt;
     const float *x; int M, K;
     qact8 a8;            /* Q8_0 activations */
-    blk_q8_k *a8k;       /* Q4_K activations [M][K/256] */
+    blk_q8_k *a8k;       /* Q4_K / Q6_K activations [M][K/256] */
+    q6_tile_fn q6;       /* the Q6_K tile */
+    const q6_packed *q6p; /* the Q6_K packed GEMM (NULL: none at this level) */
     int rows_per_task;
     int packed;          /* GEMM through the level's packed W panels */
     char *pack; size_t pack_stride; /* one panel buffer per pool thread */
@@ -120,6 +139,17 @@ static void add_bias(const qpart *p, int m, int mr, int n0, int n1) {
  * every A row of the block runs against it. */
 static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n0, int n1, int thread) {
     char *P = a->pack + (size_t)thread * a->pack_stride;
+    if (a->wdt == DT_Q6_K) {
+        int nsb = a->K / QK_K;
+        a->q6p->pack((const blk_q6_k *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q6_k), n1 - n0, nsb, P);
+        for (int m = m0; m < m1; m += a->q6p->pmr) {
+            int mr = m1 - m < a->q6p->pmr ? m1 - m : a->q6p->pmr;
+            a->q6p->pgemm(a->a8k + (size_t)m * nsb, (size_t)nsb, mr, P, n1 - n0, nsb, p->y + (size_t)m * p->N + n0,
+                          (size_t)p->N);
+            add_bias(p, m, mr, n0, n1);
+        }
+        return;
+    }
     if (a->wdt == DT_Q4_K) {
         int nsb = a->K / QK_K;
         a->k->q4_pack((const blk_q4_k *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q4_k), n1 - n0, nsb, P);
@@ -155,7 +185,11 @@ static void qlin_task(void *ctx, int t, int thread) {
     for (int m = m0; m < m1; m += mr_max) {
         int mr = m1 - m < mr_max ? m1 - m : mr_max;
         float *C = p->y + (size_t)m * p->N + n0;
-        if (a->wdt == DT_Q8_0)
+        if (a->wdt == DT_Q6_K)
+            a->q6(a->a8k + (size_t)m * (a->K / QK_K), (size_t)(a->K / QK_K), mr,
+                  (const blk_q6_k *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q6_k), n1 - n0, a->K / QK_K, C,
+                  (size_t)p->N);
+        else if (a->wdt == DT_Q8_0)
             a->k->q8(&a->a8, m, mr, (const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q8_0),
                      n1 - n0, a->K / QK8_0, C, (size_t)p->N);
         else
@@ -228,6 +262,10 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     qact_job a;
     memset(&a, 0, sizeof a);
     a.k = qisa_table(qisa_active());
+    a.q6 = q6_tile(qisa_active());
+#if DOTS_X86
+    if (qisa_active() == QISA_AVX512VNNI) a.q6p = q6kern_avx512_packed();
+#endif
     a.wdt = wdt; a.x = x; a.M = M; a.K = K;
     char *scratch;
     float *bias_f32;
@@ -241,7 +279,7 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     memset(&j, 0, sizeof j);
     j.a = &a;
     int ntasks = 0, nb_max = 0;
-    a.packed = M >= PACKED_MIN_M && (wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
+    a.packed = M >= PACKED_MIN_M && (wdt == DT_Q6_K ? a.q6p != NULL : wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
     for (int p = 0; p < n_parts; p++) {
         qpart *q = &j.p[p];
         q->W = parts[p].W;
@@ -262,7 +300,9 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     }
     for (int p = n_parts; p <= MAX_PARTS; p++) j.off[p] = ntasks;
     if (a.packed) {
-        size_t pb = wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, K / QK8_0) : a.k->q4_pack_bytes(nb_max, K / QK_K);
+        size_t pb = wdt == DT_Q6_K   ? a.q6p->pack_bytes(nb_max, K / QK_K)
+                    : wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, K / QK8_0)
+                                     : a.k->q4_pack_bytes(nb_max, K / QK_K);
         a.pack_stride = (pb + 63) / 64 * 64;
         a.pack = dots_alloc(a.pack_stride * (size_t)T, "quantized linear panels", NULL);
         if (!a.pack) { dots_free(scratch); return -1; }

@@ -5,7 +5,7 @@
  *    one f32 d per 32 values), plus, per block, d repeated 8 times (d8) and
  *    corr8 = {-128 * sum(qs of the block), 0 x 7}: VNNI kernels compute
  *    vpdpbusd(w ^ 0x80, a) = sum w a + 128 sum a, and start from corr8 to cancel it.
- *  - for Q4_K weights into Q8_K blocks (blk_q8_k, quant_row_q8_k).
+ *  - for Q4_K and Q6_K weights into Q8_K blocks (blk_q8_k, quant_row_q8_k).
  * Numeric contract: every block's integer dot product is exact; the f32 sum over
  * blocks of (weight scale * activation scale * integer dot) is in any order. */
 #ifndef DOTS_QUANT_KERN_H
@@ -54,6 +54,26 @@ void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr
 /* The 256-bit Q4_K tile (quant_avx2.c), shared with the AVX-512 level. */
 void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
                    size_t ldc);
+
+/* Q6_K x Q8_K tiles (quant_q6k_*.c), the same contract as q4_tile_fn. One tile
+ * family serves every M, and each output's f32 sum runs in one order whatever
+ * mr/nr, so Q6_K rows are exact for every M (R unlimited). */
+typedef void (*q6_tile_fn)(const blk_q8_k *A, size_t lda, int mr, const blk_q6_k *W, size_t ldw, int nr, int nsb,
+                           float *C, size_t ldc);
+q6_tile_fn q6kern_ref(void);
+q6_tile_fn q6kern_avx2(void);      /* vpmaddubsw; also serves avxvnni / avx512vnni */
+q6_tile_fn q6kern_avx512(void);    /* zmm vpmaddubsw (AVX512BW); NULL without it */
+q6_tile_fn q6kern_neon(void);
+q6_tile_fn q6kern_dotprod(void);   /* sdot; NULL without it */
+/* Packed Q6_K GEMM (as qkern's q4_pack / q4_pgemm); its rows equal the tiles' bit
+ * for bit, so the M classes stay one. NULL where the level has none. */
+typedef struct q6_packed {
+    void (*pack)(const blk_q6_k *W, size_t ldw, int ncols, int nsb, void *P);
+    void (*pgemm)(const blk_q8_k *A, size_t lda, int mr, const void *P, int ncols, int nsb, float *C, size_t ldc);
+    int pmr;
+    size_t (*pack_bytes)(int ncols, int nsb);
+} q6_packed;
+const q6_packed *q6kern_avx512_packed(void);
 
 /* Tables per level; NULL where this build or CPU lacks the level. */
 const qkern *qkern_ref(void);

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """GGUF models written by PyPI gguf (the oracle) in llama.cpp's dots.ocr layout run in our engine.
 
-    test_gguf_pypi.py TOKENIZER_JSON [model|drift]
+    test_gguf_pypi.py TOKENIZER_JSON [model|drift|q4_k_m]
 
 1. f16 pair from tests/data/tiny-dots: greedy tokens and logits equal to the same weights
    loaded from a Hugging Face folder (written by tools/make_gguf_pair.py, not by us).
@@ -11,6 +11,9 @@
    logits of every step whose inputs agree have cosine >= 0.999 (the test fails below).
 3. The tokenizer read from GGUF metadata gives tokenizers' ids on tests/data/tokenizer/golden.txt.
 4. Errors: an unsupported tensor type names the tensor; a truncated file names the file.
+5. (q4_k_m) llama.cpp's Q4_K_M mix (Q4_K Linears, Q6_K output / token_embd and the attn_v /
+   ffn_down of use_more_bits layers) from the 'small' preset (rows of 256): the engine on it
+   against the HF folder of gguf's dequantization, greedy run and teacher-forced drift.
 Fixtures are made in the build folder at test time. Prints 'gguf_pypi: N passed, N failed'."""
 import json, os, shutil, subprocess, sys, tempfile
 
@@ -299,12 +302,37 @@ def part_drift():
     drift("small Q4_K file vs HF(gguf-dequantized)", os.path.join(OUT, "small-q4_k-hf"), q4, 0.999, 0.999, 0.9)
 
 
+def part_q4_k_m():
+    import gguf
+    small = os.path.join(OUT, "small-preset")
+    r = sh(PY, os.path.join(SRC, "tools", "make_random_checkpoint.py"), "--out", small, "--preset", "small", "--seed", "5")
+    check(r.returncode == 0, "make_random_checkpoint small")
+    shutil.copy(os.path.join(DATA, "tiny-dots", "tokenizer.json"), small)
+    g, h = make_pair("small-q4_k_m", small, "q4_k_m")
+    lm = os.path.join(g, "dots.ocr-q4_k_m.gguf")
+    types = {t.name: t.tensor_type.name for t in gguf.GGUFReader(lm).tensors} if os.path.exists(lm) else {}
+    want = {"token_embd.weight": "Q6_K", "output.weight": "Q6_K", "blk.0.attn_v.weight": "Q4_K",
+            "blk.1.attn_v.weight": "Q6_K", "blk.0.ffn_down.weight": "Q4_K", "blk.1.ffn_down.weight": "Q6_K",
+            "blk.0.attn_q.weight": "Q4_K", "blk.1.ffn_up.weight": "Q4_K"}
+    check(all(types.get(k) == v for k, v in want.items()), "Q4_K_M mix written", {k: types.get(k) for k in want})
+    compare("Q4_K_M GGUF vs HF(gguf-dequantized f32)", generate(g, "q4km-gguf"), generate(h, "q4km-hf"), 0.999,
+            near_tie=0.05)
+    drift("small Q4_K_M file vs HF(gguf-dequantized)", h, g, 0.999, 0.999, 0.9)
+    # dotsocr quantize --type q6_k (our reference quantizer): the engine on it == gguf's dequantization
+    q6 = os.path.join(OUT, "small-q6_k")
+    r = sh(BIN, "quantize", "--model", small, "--out", q6, "--type", "q6_k")
+    check(r.returncode == 0, "dotsocr quantize q6_k", r.stderr.decode()[-300:])
+    types = dequant_folder(small, q6, os.path.join(OUT, "small-q6_k-hf"))
+    check("Q6_K" in types, "Q6_K tensors written", types)
+    drift("small Q6_K file vs HF(gguf-dequantized)", os.path.join(OUT, "small-q6_k-hf"), q6, 0.999, 0.999, 0.9, 64)
+
+
 def main():
     global OUT
     part = sys.argv[2] if len(sys.argv) > 2 else "model"
     OUT = os.path.join(OUT, part)  # own folder: the two parts may run at once
     os.makedirs(OUT, exist_ok=True)
-    part_model() if part == "model" else part_drift()
+    {"model": part_model, "drift": part_drift, "q4_k_m": part_q4_k_m}[part]()
     print(f"gguf_pypi {part}: {passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
 

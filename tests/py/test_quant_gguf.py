@@ -1,11 +1,13 @@
-"""Our Q8_0 / Q4_K reference quantizer (src/base/quant.c, run through the
+"""Our Q8_0 / Q4_K / Q6_K reference quantizer (src/base/quant.c, run through the
 quant_rows test tool) against PyPI gguf's (the oracle):
   - Q8_0: our bytes == gguf.quants.quantize(x, Q8_0) on random and awkward rows;
   - dequantize: ours == gguf.quants.dequantize for Q8_0 blocks gguf made and for
     random (but well-formed) Q4_K blocks, and for the Q4_K blocks we made (layout);
   - Q4_K quantize error: gguf 0.19 cannot quantize Q4_K, so the bound is a
     plain min/max Q4_K quantizer written here in numpy (same layout, no search):
-    ggml's reference search must do at least as well on every kind of row.
+    ggml's reference search must do at least as well on every kind of row;
+  - Q6_K the same way (gguf 0.19 has no Q6_K quantizer either): gguf's
+    dequantize == ours on random blocks and on ours; error <= an absmax baseline.
 Usage: test_quant_gguf.py QUANT_ROWS_BINARY"""
 import subprocess
 import sys
@@ -127,6 +129,47 @@ for name, x in q4_rows.items():
           f"Q4_K ({name}): RMSE {e_ours / scale:.5f} (relative) <= min/max baseline {e_base / scale:.5f}")
     if name == "normal":  # ggml's Q4_K on Gaussian rows: ~0.1 relative RMSE
         check(e_ours / scale < 0.11, f"Q4_K (normal): relative RMSE {e_ours / scale:.4f} < 0.11")
+
+# --- Q6_K: dequantize equal to gguf's; quantize read back by gguf, error bound --
+def random_q6k_blocks(nblk):
+    b = rng.integers(0, 256, (nblk, 210), dtype=np.uint8)
+    d = (rng.random(nblk) * 0.01 + 1e-4).astype(np.float16)
+    b[:, 208:210] = d.view(np.uint8).reshape(nblk, 2)
+    return b
+
+
+q6 = random_q6k_blocks(512)
+check(np.array_equal(ours("dequant", "q6_k", q6), quants.dequantize(q6, GT.Q6_K).reshape(-1)),
+      "Q6_K dequant == gguf dequant (512 random well-formed blocks: every q / int8 scale bit pattern)")
+
+
+def naive_q6k(x):
+    """absmax per 16-value sub-block (the largest |x| maps to -32, as ggml's first
+    guess), int8 scales against the largest, no search."""
+    sb = x.reshape(-1, 16, 16).astype(np.float32)
+    idx = np.abs(sb).argmax(axis=2)
+    mx = np.take_along_axis(sb, idx[..., None], axis=2)[..., 0]
+    scale = mx / -32
+    big = np.take_along_axis(scale, np.abs(scale).argmax(axis=1)[:, None], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.where(big != 0, big / -128, 0).astype(np.float16).astype(np.float32)
+        sc = np.clip(np.rint(np.where(d != 0, scale / d, 0)), -128, 127)
+        ds = (d * sc)[..., None]
+        q = np.clip(np.rint(np.where(ds != 0, sb / ds, 0)), -32, 31)
+    return (ds * q).reshape(x.shape)
+
+
+for name, x in q4_rows.items():
+    blocks = ours("quant", "q6_k", x)
+    mine = ours("dequant", "q6_k", blocks)
+    theirs = quants.dequantize(blocks.reshape(-1, 210), GT.Q6_K).reshape(-1)
+    check(np.array_equal(mine, theirs), f"Q6_K ({name}): gguf dequantizes our bytes to our values")
+    e_ours, e_base = rmse(mine, x.reshape(-1)), rmse(naive_q6k(x).reshape(-1), x.reshape(-1))
+    scale = float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) or 1.0
+    check(e_ours <= e_base * 1.0001 + 1e-30,
+          f"Q6_K ({name}): RMSE {e_ours / scale:.5f} (relative) <= absmax baseline {e_base / scale:.5f}")
+    if name == "normal":  # 6-bit values, x^2-weighted scale search: ~0.02 relative RMSE
+        check(e_ours / scale < 0.025, f"Q6_K (normal): relative RMSE {e_ours / scale:.4f} < 0.025")
 
 print(f"{len(failures)} failures")
 sys.exit(1 if failures else 0)

@@ -1,6 +1,6 @@
 /* Exposes the reference quantizer to the Python oracle tests (tests/py/test_quant_gguf.py):
- *   quant_rows quant   q8_0|q4_k  < f32 values   > blocks
- *   quant_rows dequant q8_0|q4_k  < blocks       > f32 values
+ *   quant_rows quant   q8_0|q4_k|q6_k  < f32 values   > blocks
+ *   quant_rows dequant q8_0|q4_k|q6_k  < blocks       > f32 values
  * stdin/stdout carry raw little-endian data; the element count must be a whole
  * number of blocks. Exits non-zero with a message on any error. */
 #include <stdio.h>
@@ -24,8 +24,9 @@ static unsigned char *read_all(size_t *n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: quant_rows quant|dequant q8_0|q4_k\n"); return 2; }
-    dots_dtype t = strcmp(argv[2], "q8_0") == 0 ? DT_Q8_0 : strcmp(argv[2], "q4_k") == 0 ? DT_Q4_K : DT_COUNT;
+    if (argc != 3) { fprintf(stderr, "usage: quant_rows quant|dequant q8_0|q4_k|q6_k\n"); return 2; }
+    dots_dtype t = strcmp(argv[2], "q8_0") == 0 ? DT_Q8_0 : strcmp(argv[2], "q4_k") == 0 ? DT_Q4_K
+                 : strcmp(argv[2], "q6_k") == 0 ? DT_Q6_K : DT_COUNT;
     int quant = strcmp(argv[1], "quant") == 0;
     if (t == DT_COUNT || (!quant && strcmp(argv[1], "dequant") != 0)) { fprintf(stderr, "quant_rows: bad arguments\n"); return 2; }
     size_t len;
