@@ -11,6 +11,7 @@
 #include "base/quant.h"
 #include "base/threadpool.h"
 #include "kernels/kernels.h"
+#include "kernels/quant_kern.h"
 #include "testutil.h"
 
 typedef struct {
@@ -136,10 +137,47 @@ static void test_vs_dequant_matmul(dots_pool *pool) {
     }
 }
 
+/* A level's activation quantizers must write the scalar ones' bytes (the
+ * kernels' results then differ from scalar only in the f32 sum order). */
+static void test_act_quant(const qkern *k, const char *name) {
+    if (!k || !k->act) return;
+    enum { K = 1024 };
+    float *x = malloc(sizeof(float) * K);
+    int8_t q0[K], q1[K];
+    float d0[K / 4], d1[K / 4];
+    int32_t c0[K / 4], c1[K / 4];
+    blk_q8_k *y0 = malloc(sizeof(blk_q8_k) * (K / QK_K)), *y1 = malloc(sizeof(blk_q8_k) * (K / QK_K));
+    int bad = 0;
+    for (int rep = 0; rep < 40; rep++) {
+        test_fill_random(x, K, 500 + rep);
+        for (int i = 0; i < K; i++) {
+            int kind = (i + rep) % 7;
+            if (kind == 1) x[i] = (float)((i % 9) - 4) + 0.5f;  /* ties: x / d lands on .5 where d = 1 */
+            if (kind == 2) x[i] *= 1e-30f;
+            if (kind == 3 && rep % 3 == 0) x[i] = 0;
+        }
+        if (rep % 4 == 1) for (int i = 0; i < K; i++) x[i] = (float)((i % 255) - 127); /* d = 1: exact ties */
+        if (rep % 4 == 2) for (int i = 0; i < K; i++) x[i] = ((float)((i * 37) % 255) - 127.0f) * 0.5f; /* .5 steps */
+        if (rep == 3) memset(x, 0, sizeof(float) * K);
+        qact8_quant_row(x, K, q0, d0, c0);
+        k->act->q8(x, K, q1, d1, c1);
+        bad += memcmp(q0, q1, sizeof q0) != 0 || memcmp(d0, d1, sizeof d0) != 0 || memcmp(c0, c1, sizeof c0) != 0;
+        memset(y1, 0x55, sizeof(blk_q8_k) * (K / QK_K));
+        quant_row_q8_k(x, y0, K);
+        k->act->q8k(x, y1, K);
+        bad += memcmp(y0, y1, sizeof(blk_q8_k) * (K / QK_K)) != 0;
+    }
+    CHECK(bad == 0, "%s activation quantizers bit-equal to scalar (%d of 80 rows differ)", name, bad);
+    free(x); free(y0); free(y1);
+}
+
 int main(void) {
     dots_pool *pool = pool_create(2, NULL);
     CHECK(pool != NULL, "pool");
     for (int q = 0; q < QISA_COUNT; q++) printf("int8 level %-10s %s\n", qisa_name((dots_qisa)q), qisa_supported((dots_qisa)q) ? "yes" : "no");
+#if DOTS_X86
+    test_act_quant(qkern_avx2(), "avx2");
+#endif
     test_levels_vs_ref(pool);
     test_vs_dequant_matmul(pool);
     pool_destroy(pool);

@@ -3,6 +3,7 @@
  * once per call into reusable scratch (Q8_0 activations for Q8_0 weights, Q8_K
  * for Q4_K); the ISA's tile then does integer dot products per block. Work is
  * split over N panels for GEMV, over (M block, N panel) tiles for GEMM. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
@@ -11,7 +12,7 @@
 static const char *k_qisa_names[QISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512vnni", "neon", "dotprod", "i8mm"};
 const char *qisa_name(dots_qisa q) { return (unsigned)q < QISA_COUNT ? k_qisa_names[q] : "?"; }
 
-static const qkern *qisa_table(dots_qisa q) {
+static const qkern *qisa_probe(dots_qisa q) {
     switch (q) {
     case QISA_SCALAR: return qkern_ref();
 #if DOTS_X86
@@ -26,6 +27,20 @@ static const qkern *qisa_table(dots_qisa q) {
 #endif
     default: return NULL;
     }
+}
+
+/* The levels are probed once: CPUID traps to the hypervisor under KVM (tens
+ * of microseconds), which was most of the time of a short GEMV. */
+static const qkern *g_tables[QISA_COUNT];
+static pthread_once_t g_tables_once = PTHREAD_ONCE_INIT;
+static void probe_all(void) {
+    for (int q = 0; q < QISA_COUNT; q++) g_tables[q] = qisa_probe((dots_qisa)q);
+}
+
+static const qkern *qisa_table(dots_qisa q) {
+    if ((unsigned)q >= QISA_COUNT) return NULL;
+    pthread_once(&g_tables_once, probe_all);
+    return g_tables[q];
 }
 
 int qisa_supported(dots_qisa q) { return (unsigned)q < QISA_COUNT && qisa_table(q) != NULL; }
@@ -91,10 +106,11 @@ static void qact_task(void *ctx, int t, int thread) {
     int r0 = t * q->rows_per_task, r1 = r0 + q->rows_per_task < q->M ? r0 + q->rows_per_task : q->M;
     for (int r = r0; r < r1; r++) {
         const float *x = q->x + (size_t)r * q->K;
+        const qkern_act *act = q->k->act;
         if (q->wdt == DT_Q8_0)
-            qact8_quant_row(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d8 + (size_t)r * q->a8.ld8,
-                            q->a8.corr8 + (size_t)r * q->a8.ld8);
-        else quant_row_q8_k(x, q->a8k + (size_t)r * (q->K / QK_K), q->K);
+            (act ? act->q8 : qact8_quant_row)(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d8 + (size_t)r * q->a8.ld8,
+                                              q->a8.corr8 + (size_t)r * q->a8.ld8);
+        else (act ? act->q8k : quant_row_q8_k)(x, q->a8k + (size_t)r * (q->K / QK_K), q->K);
     }
 }
 

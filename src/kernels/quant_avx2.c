@@ -9,6 +9,77 @@
 
 #include "kernels/quant_tile256.h"
 
+/* --- activation quantizers, bit-equal to the scalar ones (quant_ref.c,
+ * base/quant.c): roundf(v) is trunc(v + copysign(0.5 - 2^-25, v)) for
+ * |v| < 2^23 (the sum rounds to the even neighbour only where roundf does). */
+static inline __m256i round_clamp127(__m256 v) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.49999997f);
+    __m256i q = _mm256_cvttps_epi32(_mm256_add_ps(v, _mm256_or_ps(_mm256_and_ps(v, sign), half)));
+    return _mm256_max_epi32(_mm256_min_epi32(q, _mm256_set1_epi32(127)), _mm256_set1_epi32(-127));
+}
+
+static inline float hmax8(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* 32 int32 in q[4] to 32 int8 in order */
+static inline __m256i pack32_epi8(const __m256i q[4]) {
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static void act8_avx2(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8) {
+    const __m256 nosign = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int b = 0; b < K / QK8_0; b++) {
+        const float *xb = x + b * QK8_0;
+        __m256 v[4], m = _mm256_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            v[i] = _mm256_loadu_ps(xb + 8 * i);
+            m = _mm256_max_ps(m, _mm256_and_ps(v[i], nosign));
+        }
+        float amax = hmax8(m), d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        __m256i q[4], s = _mm256_setzero_si256();
+        for (int i = 0; i < 4; i++) {
+            q[i] = round_clamp127(_mm256_mul_ps(v[i], _mm256_set1_ps(id)));
+            s = _mm256_add_epi32(s, q[i]);
+        }
+        _mm256_storeu_si256((__m256i *)(qs + b * QK8_0), pack32_epi8(q));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        _mm256_storeu_ps(d8 + b * 8, _mm256_set1_ps(d));
+        _mm256_storeu_si256((__m256i *)(corr8 + b * 8), _mm256_setr_epi32(-128 * _mm_cvtsi128_si32(s4), 0, 0, 0, 0, 0, 0, 0));
+    }
+}
+
+static void act8k_avx2(const float *x, blk_q8_k *y, int64_t n) {
+    const __m256 nosign = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
+        __m256 m = _mm256_setzero_ps();
+        for (int i = 0; i < QK_K / 8; i++) m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + 8 * i), nosign));
+        float amax = hmax8(m), id = amax > 0 ? 127.0f / amax : 0;
+        y[b].d = amax / 127.0f;
+        __m256i sums[QK_K / 32]; /* per 32 values: int32 x 8 = pairs of 16-value sums (halves) */
+        for (int g = 0; g < QK_K / 32; g++) {
+            __m256i q[4];
+            for (int i = 0; i < 4; i++) q[i] = round_clamp127(_mm256_mul_ps(_mm256_loadu_ps(x + 32 * g + 8 * i), _mm256_set1_ps(id)));
+            _mm256_storeu_si256((__m256i *)(y[b].qs + 32 * g), pack32_epi8(q));
+            /* lanes of q0+q1: values 0..15, of q2+q3: 16..31 */
+            sums[g] = _mm256_hadd_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
+        }
+        /* sums[g] = [a a b b | a a b b] (a: 16-value group 2g, b: 2g+1) -> bsums */
+        for (int g = 0; g < QK_K / 32; g += 2) {
+            __m256i h = _mm256_hadd_epi32(sums[g], sums[g + 1]); /* [a b a' b' | a b a' b'] */
+            __m128i t = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            __m128i t16 = _mm_packs_epi32(t, t);
+            memcpy(&y[b].bsums[2 * g], &t16, 8);
+        }
+    }
+}
+
 Q8_FAMILY(q8_avx2, , W_PREP_AVX2, DOT_AVX2)
 Q8_FAMILY(q8_avxvnni, __attribute__((target("avxvnni"))), W_PREP_VNNI, DOT_VNNI)
 
@@ -228,6 +299,8 @@ typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, in
 PGEMM_FAMILY(pg_avx2, , AVX2)
 PGEMM_FAMILY(pg_avxvnni, __attribute__((target("avxvnni"))), VNNI)
 
+const qkern_act qkern_act_avx2 = {act8_avx2, act8k_avx2};
+
 static int cpu_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -235,13 +308,13 @@ static int cpu_avx2(void) {
 
 const qkern *qkern_avx2(void) {
     static const qkern k = {.q8 = q8_avx2, .q4 = q4_avx2, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avx2, .pmr = 2,
-                            .q8_pack_bytes = pack_bytes};
+                            .q8_pack_bytes = pack_bytes, .act = &qkern_act_avx2};
     return cpu_avx2() ? &k : NULL;
 }
 
 const qkern *qkern_avxvnni(void) {
     static const qkern k = {.q8 = q8_avxvnni, .q4 = q4_avx2, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avxvnni,
-                            .pmr = 3, .q8_pack_bytes = pack_bytes};
+                            .pmr = 3, .q8_pack_bytes = pack_bytes, .act = &qkern_act_avx2};
 #if defined(__clang__) || __GNUC__ >= 11
     return cpu_avx2() && cpu_has_avxvnni() ? &k : NULL;
 #else

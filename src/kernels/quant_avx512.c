@@ -223,7 +223,8 @@ static void q4_pgemm(const blk_q8_k *A, size_t lda, int mr, const void *P, int n
 const qkern *qkern_avx512vnni(void) {
     static const qkern k = {.q8 = q8_vl, .q4 = qkern_q4_avx2, .mr = 4, .q8_pack = q8_pack,
                             .q8_pgemm = q8_pgemm, .pmr = 4, .q8_pack_bytes = pack_bytes,
-                            .q4_pack = q4_pack, .q4_pgemm = q4_pgemm, .pmr4 = 4, .q4_pack_bytes = pack4_bytes};
+                            .q4_pack = q4_pack, .q4_pgemm = q4_pgemm, .pmr4 = 4, .q4_pack_bytes = pack4_bytes,
+                            .act = &qkern_act_avx2};
     __builtin_cpu_init();
     int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&

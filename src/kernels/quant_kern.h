@@ -33,6 +33,13 @@ typedef void (*q4_tile_fn)(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k
 typedef void (*q8_pack_fn)(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P);
 typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc);
 
+/* Activation quantizers of a level; each is bit-equal to the scalar one
+ * (qact8_quant_row, quant_row_q8_k). */
+typedef struct qkern_act {
+    void (*q8)(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8);
+    void (*q8k)(const float *x, blk_q8_k *y, int64_t n);
+} qkern_act;
+
 typedef struct qkern {
     q8_tile_fn q8;
     q4_tile_fn q4;
@@ -46,6 +53,7 @@ typedef struct qkern {
     void (*q4_pgemm)(const blk_q8_k *A, size_t lda, int mr, const void *P, int ncols, int nsb, float *C, size_t ldc);
     int pmr4;
     size_t (*q4_pack_bytes)(int ncols, int nsb);
+    const qkern_act *act;   /* NULL: the scalar quantizers */
 } qkern;
 
 /* One activation row (K = 32 * nb) into qs[K], d8[nb*8], corr8[nb*8]. */
@@ -54,6 +62,8 @@ void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr
 /* The 256-bit Q4_K tile (quant_avx2.c), shared with the AVX-512 level. */
 void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
                    size_t ldc);
+
+extern const qkern_act qkern_act_avx2; /* quant_avx2.c, also used by the AVX-512 level */
 
 /* Tables per level; NULL where this build or CPU lacks the level. */
 const qkern *qkern_ref(void);
