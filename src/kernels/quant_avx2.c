@@ -89,24 +89,6 @@ Q8_FAMILY(q8_avxvnni, __attribute__((target("avxvnni"))), W_PREP_VNNI, DOT_VNNI)
  * (vpmaddwd, the scale spread by vpshufb) sum into int32 over the super-block;
  * the mins term is the 6-bit mins . the Q8_K sub-block sums (vpmaddwd). */
 
-/* The 8 scales as int16 in both 128-bit halves, and the 8 mins as int16, from
- * the 12 packed bytes read as three 32-bit words (ggml's get_scale_min_k4 order). */
-static inline void q4k_scales_v(const uint8_t *s, __m256i *sc, __m128i *mn) {
-    uint32_t u[3];
-    memcpy(u, s, 12);
-    uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
-    uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
-    *mn = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
-}
-
-/* The 8 sub-block sums of a Q8_K block as int16 (each <= 32 * 127). */
-static inline __m128i q8k_subsums(const blk_q8_k *a) {
-    __m256i s = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), _mm256_set1_epi16(1));
-    return _mm_packs_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-}
-
 static inline int hsum4_epi32(__m128i v) {
     v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0x4E));
     v = _mm_add_epi32(v, _mm_shuffle_epi32(v, 0xB1));
@@ -163,32 +145,34 @@ static inline int hsum4_epi32(__m128i v) {
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = hsum8(acc[i][j]) - macc[i][j]; \
     }
 
-Q4_TILE(q4_1_4, 1, 4)
 Q4_TILE(q4_1_1, 1, 1)
-Q4_TILE(q4_2_2, 2, 2)
-Q4_TILE(q4_2_1, 2, 1)
 
-/* any mr (1..4, as 2-row halves) and nr */
-static void q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
-                    size_t ldc) {
-    for (int i = 0; i < mr; i += 2) {
+Q4_GEMV4(q4g_avx2, , Q4G_DOT_AVX2)
+#define Q4G_DOT_AVXVNNI(lo, hi, alo, ahi, sc, g) Q4G_DOT_VNNI(_mm256_dpbusd_avx_epi32, lo, hi, alo, ahi, sc, g)
+Q4_GEMV4(q4g_avxvnni, __attribute__((target("avxvnni"))), Q4G_DOT_AVXVNNI)
+
+/* any mr and nr: every A row runs the 1 x 4 tile over W rows in groups of 4
+ * (aligned in the panel) and the 1 x 1 tile over the rest, so a row's bits do
+ * not depend on M (up to the packed GEMM) nor on its place in the call. */
+void qkern_q4_tiles(q4g_fn gemv4, const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr,
+                    int nsb, float *C, size_t ldc) {
+    for (int i = 0; i < mr; i++) {
         const blk_q8_k *a = A + (size_t)i * lda;
         float *c = C + (size_t)i * ldc;
-        int two = mr - i >= 2, j = 0;
-        if (!two)
-            for (; j + 4 <= nr; j += 4) q4_1_4(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-        for (; j + 2 <= nr && two; j += 2) q4_2_2(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-        for (; j < nr; j++) {
-            if (two) q4_2_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-            else q4_1_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
-        }
+        int j = 0;
+        for (; j + 4 <= nr; j += 4) gemv4(a, W + j * ldw, ldw, nsb, c + j);
+        for (; j < nr; j++) q4_1_1(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
     }
 }
 
-/* exported so the AVX-512 level can reuse the Q4_K tile */
-void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
-                   size_t ldc) {
-    q4_avx2(A, lda, mr, W, ldw, nr, nsb, C, ldc);
+static void q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                    size_t ldc) {
+    qkern_q4_tiles(q4g_avx2, A, lda, mr, W, ldw, nr, nsb, C, ldc);
+}
+
+static void q4_avxvnni(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                      size_t ldc) {
+    qkern_q4_tiles(q4g_avxvnni, A, lda, mr, W, ldw, nr, nsb, C, ldc);
 }
 
 /* --- packed Q8_0 GEMM (M > a few rows) ---------------------------------------
@@ -313,7 +297,7 @@ const qkern *qkern_avx2(void) {
 }
 
 const qkern *qkern_avxvnni(void) {
-    static const qkern k = {.q8 = q8_avxvnni, .q4 = q4_avx2, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avxvnni,
+    static const qkern k = {.q8 = q8_avxvnni, .q4 = q4_avxvnni, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avxvnni,
                             .pmr = 3, .q8_pack_bytes = pack_bytes, .act = &qkern_act_avx2};
 #if defined(__clang__) || __GNUC__ >= 11
     return cpu_avx2() && cpu_has_avxvnni() ? &k : NULL;

@@ -13,6 +13,13 @@
 #include "kernels/quant_tile256.h"
 #define DOT_VNNI_VL(wp, w, av, corr) _mm256_dpbusd_epi32(corr, wp, av)
 Q8_FAMILY(q8_vl, VNNI, W_PREP_VNNI, DOT_VNNI_VL)
+#define Q4G_DOT_VL(lo, hi, alo, ahi, sc, g) Q4G_DOT_VNNI(_mm256_dpbusd_epi32, lo, hi, alo, ahi, sc, g)
+Q4_GEMV4(q4g_vl, VNNI, Q4G_DOT_VL)
+
+static void q4_vl(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                  size_t ldc) {
+    qkern_q4_tiles(q4g_vl, A, lda, mr, W, ldw, nr, nsb, C, ldc);
+}
 
 /* --- packed GEMM (M > a few rows) -------------------------------------------
  * W panel packed per 16-column group g and block b into 576 bytes:
@@ -221,7 +228,7 @@ static void q4_pgemm(const blk_q8_k *A, size_t lda, int mr, const void *P, int n
 }
 
 const qkern *qkern_avx512vnni(void) {
-    static const qkern k = {.q8 = q8_vl, .q4 = qkern_q4_avx2, .mr = 4, .q8_pack = q8_pack,
+    static const qkern k = {.q8 = q8_vl, .q4 = q4_vl, .mr = 4, .q8_pack = q8_pack,
                             .q8_pgemm = q8_pgemm, .pmr = 4, .q8_pack_bytes = pack_bytes,
                             .q4_pack = q4_pack, .q4_pgemm = q4_pgemm, .pmr4 = 4, .q4_pack_bytes = pack4_bytes,
                             .act = &qkern_act_avx2};

@@ -59,9 +59,11 @@ typedef struct qkern {
 /* One activation row (K = 32 * nb) into qs[K], d8[nb*8], corr8[nb*8]. */
 void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8);
 
-/* The 256-bit Q4_K tile (quant_avx2.c), shared with the AVX-512 level. */
-void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
-                   size_t ldc);
+/* The 256-bit Q4_K tiles (quant_avx2.c) for any mr, nr, shared with the AVX-512
+ * level, which passes its own 1 x 4 GEMV tile (vpdpbusd ymm, EVEX form). */
+typedef void (*q4g_fn)(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int nsb, float *C);
+void qkern_q4_tiles(q4g_fn gemv4, const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr,
+                    int nsb, float *C, size_t ldc);
 
 extern const qkern_act qkern_act_avx2; /* quant_avx2.c, also used by the AVX-512 level */
 
