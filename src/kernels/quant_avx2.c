@@ -283,6 +283,145 @@ typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, in
 PGEMM_FAMILY(pg_avx2, , AVX2)
 PGEMM_FAMILY(pg_avxvnni, __attribute__((target("avxvnni"))), VNNI)
 
+/* --- packed Q4_K GEMM --------------------------------------------------------
+ * Per 8-column group and super-block (P4_BYTES): the 256 values unpacked to u8
+ * as [64 steps][8 columns][4 values], then d * sc per sub-block [8][8] (f32),
+ * the 6-bit mins as int16 pairs [4][8][2] (vpmaddwd against the Q8_K sub-block
+ * sums) and dmin [8] (f32). One step: 4 values of an A row (broadcast) against
+ * 4 values of 8 columns; int32 sums per column over a sub-block, then one
+ * convert and FMA per sub-block per 8 outputs. */
+#define P4_Q 2048
+#define P4_BYTES (P4_Q + 256 + 128 + 32)
+
+static size_t pack4_bytes(int ncols, int nsb) { return (size_t)((ncols + 7) / 8) * (size_t)nsb * P4_BYTES; }
+
+/* one super-block of one W row: values (u8, natural order), d*sc, mins, dmin */
+static void q4_unpack_blk(const blk_q4_k *w, uint8_t q[256], float dsc[8], int16_t mn[8], float *dmin) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int g = 0; g < 4; g++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * g));
+        _mm256_storeu_si256((__m256i *)(q + 64 * g), _mm256_and_si256(v, m4));
+        _mm256_storeu_si256((__m256i *)(q + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    }
+    const uint8_t *s = w->scales;
+    float d = _cvtsh_ss(w->d);
+    for (int j = 0; j < 4; j++) {
+        dsc[j] = d * (float)(s[j] & 63);
+        dsc[j + 4] = d * (float)((s[j + 8] & 0xF) | ((s[j] >> 6) << 4));
+        mn[j] = (int16_t)(s[j + 4] & 63);
+        mn[j + 4] = (int16_t)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+    }
+    *dmin = _cvtsh_ss(w->dmin);
+}
+
+static void q4_pack(const blk_q4_k *W, size_t ldw, int ncols, int nsb, void *P) {
+    uint8_t tmp[8][256];
+    float dsc[8][8], dmin[8];
+    int16_t mn[8][8];
+    const __m256i idx = _mm256_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792);
+    for (int g = 0; g < (ncols + 7) / 8; g++)
+        for (int b = 0; b < nsb; b++) {
+            for (int c = 0; c < 8; c++) {
+                if (8 * g + c < ncols) q4_unpack_blk(W + (size_t)(8 * g + c) * ldw + b, tmp[c], dsc[c], mn[c], &dmin[c]);
+                else { memset(tmp[c], 0, 256); memset(dsc[c], 0, sizeof dsc[c]); memset(mn[c], 0, sizeof mn[c]); dmin[c] = 0; }
+            }
+            char *dst = (char *)P + ((size_t)g * nsb + b) * P4_BYTES;
+            for (int s = 0; s < 64; s++)
+                _mm256_storeu_si256((__m256i *)(dst + 32 * s), _mm256_i32gather_epi32((const int *)(&tmp[0][0] + 4 * s), idx, 1));
+            float *fd = (float *)(dst + P4_Q);
+            for (int j = 0; j < 8; j++)
+                for (int c = 0; c < 8; c++) fd[8 * j + c] = dsc[c][j];
+            int16_t *fm = (int16_t *)(dst + P4_Q + 256);
+            for (int p = 0; p < 4; p++)
+                for (int c = 0; c < 8; c++) { fm[16 * p + 2 * c] = mn[c][2 * p]; fm[16 * p + 2 * c + 1] = mn[c][2 * p + 1]; }
+            memcpy(dst + P4_Q + 384, dmin, sizeof dmin);
+        }
+}
+
+/* AVX2: the sub-block's 8 steps sum in int16 (each vpmaddubsw pair <= 2 * 15 *
+ * 127, 8 of them <= 30480), widened once by vpmaddwd; VNNI: int32 throughout. */
+#define P4_DOT_AVX2(ia, w, a) _mm256_add_epi16(ia, _mm256_maddubs_epi16(w, a))
+#define P4_FIN_AVX2(ia) _mm256_madd_epi16(ia, _mm256_set1_epi16(1))
+#define P4_DOT_VNNI(ia, w, a) _mm256_dpbusd_avx_epi32(ia, w, a)
+#define P4_FIN_VNNI(ia) (ia)
+
+#define PGEMM4(NAME, MR, NG, ATTR, V) \
+    ATTR static void NAME(const blk_q8_k *A, size_t lda, const char *P, int nsb, float *C, size_t ldc, int last_cols) { \
+        __m256 acc[MR][NG]; \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm256_setzero_ps(); \
+        for (int b = 0; b < nsb; b++) { \
+            const char *pg[NG]; \
+            __m256 da[MR]; \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) pg[c] = P + ((size_t)c * nsb + b) * P4_BYTES; \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) da[i] = _mm256_set1_ps(A[(size_t)i * lda + b].d); \
+            for (int j = 0; j < 8; j++) { \
+                __m256i ia[MR][NG]; \
+                _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = _mm256_setzero_si256(); \
+                _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
+                    __m256i w[NG]; \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) w[c] = _mm256_loadu_si256((const __m256i *)(pg[c] + 32 * (8 * j + s))); \
+                    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                        int32_t a4; \
+                        memcpy(&a4, A[(size_t)i * lda + b].qs + 32 * j + 4 * s, 4); \
+                        __m256i a = _mm256_set1_epi32(a4); \
+                        _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = P4_DOT_##V(ia[i][c], w[c], a); \
+                    } \
+                } \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                    __m256 dsc = _mm256_loadu_ps((const float *)(pg[c] + P4_Q + 32 * j)); \
+                    _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+                        acc[i][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(P4_FIN_##V(ia[i][c])), _mm256_mul_ps(dsc, da[i]), acc[i][c]); \
+                } \
+            } \
+            _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
+                const blk_q8_k *a = A + (size_t)i * lda + b; \
+                __m256i mi[NG]; \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) mi[c] = _mm256_setzero_si256(); \
+                _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) { \
+                    uint16_t s0 = (uint16_t)(a->bsums[4 * p] + a->bsums[4 * p + 1]); \
+                    uint16_t s1 = (uint16_t)(a->bsums[4 * p + 2] + a->bsums[4 * p + 3]); \
+                    __m256i sp = _mm256_set1_epi32((int32_t)((uint32_t)s0 | ((uint32_t)s1 << 16))); \
+                    _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
+                        mi[c] = _mm256_add_epi32(mi[c], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(pg[c] + P4_Q + 256 + 32 * p)), sp)); \
+                } \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                    __m256 dm = _mm256_mul_ps(_mm256_loadu_ps((const float *)(pg[c] + P4_Q + 384)), da[i]); \
+                    acc[i][c] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mi[c]), dm, acc[i][c]); \
+                } \
+            } \
+        } \
+        _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                float *dst = C + (size_t)i * ldc + 8 * c; \
+                if (c < NG - 1 || last_cols >= 8) _mm256_storeu_ps(dst, acc[i][c]); \
+                else { \
+                    float t[8]; \
+                    _mm256_storeu_ps(t, acc[i][c]); \
+                    memcpy(dst, t, sizeof(float) * (size_t)last_cols); \
+                } \
+            } \
+    }
+
+typedef void (*p4_fn)(const blk_q8_k *, size_t, const char *, int, float *, size_t, int);
+
+#define PGEMM4_FAMILY(P, ATTR, V) \
+    PGEMM4(P##_1_2, 1, 2, ATTR, V) PGEMM4(P##_2_2, 2, 2, ATTR, V) PGEMM4(P##_3_2, 3, 2, ATTR, V) \
+    PGEMM4(P##_1_1, 1, 1, ATTR, V) PGEMM4(P##_2_1, 2, 1, ATTR, V) PGEMM4(P##_3_1, 3, 1, ATTR, V) \
+    static void P(const blk_q8_k *A, size_t lda, int mr, const void *Pk, int ncols, int nsb, float *C, size_t ldc) { \
+        static const p4_fn two[3] = {P##_1_2, P##_2_2, P##_3_2}, one[3] = {P##_1_1, P##_2_1, P##_3_1}; \
+        int ng = (ncols + 7) / 8; \
+        for (int g = 0; g < ng; g += 2) { \
+            int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 8 * (g + n_here - 1); \
+            (n_here == 2 ? two : one)[mr - 1](A, lda, (const char *)Pk + (size_t)g * nsb * P4_BYTES, nsb, C + 8 * g, ldc, \
+                                              last_cols); \
+        } \
+    }
+
+PGEMM4_FAMILY(p4_avx2, , AVX2)
+PGEMM4_FAMILY(p4_avxvnni, __attribute__((target("avxvnni"))), VNNI)
+
 const qkern_act qkern_act_avx2 = {act8_avx2, act8k_avx2};
 
 static int cpu_avx2(void) {
@@ -292,13 +431,15 @@ static int cpu_avx2(void) {
 
 const qkern *qkern_avx2(void) {
     static const qkern k = {.q8 = q8_avx2, .q4 = q4_avx2, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avx2, .pmr = 2,
-                            .q8_pack_bytes = pack_bytes, .act = &qkern_act_avx2};
+                            .q8_pack_bytes = pack_bytes, .q4_pack = q4_pack, .q4_pgemm = p4_avx2, .pmr4 = 3,
+                            .q4_pack_bytes = pack4_bytes, .act = &qkern_act_avx2};
     return cpu_avx2() ? &k : NULL;
 }
 
 const qkern *qkern_avxvnni(void) {
     static const qkern k = {.q8 = q8_avxvnni, .q4 = q4_avxvnni, .mr = 4, .q8_pack = q8_pack, .q8_pgemm = pg_avxvnni,
-                            .pmr = 3, .q8_pack_bytes = pack_bytes, .act = &qkern_act_avx2};
+                            .pmr = 3, .q8_pack_bytes = pack_bytes, .q4_pack = q4_pack, .q4_pgemm = p4_avxvnni,
+                            .pmr4 = 3, .q4_pack_bytes = pack4_bytes, .act = &qkern_act_avx2};
 #if defined(__clang__) || __GNUC__ >= 11
     return cpu_avx2() && cpu_has_avxvnni() ? &k : NULL;
 #else
