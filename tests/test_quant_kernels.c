@@ -99,6 +99,64 @@ static void test_levels_vs_ref(dots_pool *pool) {
     printf("level comparisons: %d (active int8 level: %s)\n", tested, qisa_name(qisa_active()));
 }
 
+/* Short K (a few blocks), every M from 1 to 20 and N around the tile widths
+ * (4-row GEMV groups, 8/16-column panels, 32-column pairs): every level
+ * against the scalar one. */
+static void test_awkward_shapes(dots_pool *pool) {
+    static const int Ns[] = {1, 5, 9, 17, 33, 47};
+    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
+    int tested = 0;
+    for (int ti = 0; ti < 2; ti++)
+        for (int kb = 1; kb <= 3; kb++)
+            for (int M = 1; M <= 20; M++) {
+                int K = kb * (types[ti] == DT_Q8_0 ? 3 * QK8_0 : QK_K), N = Ns[(M + kb) % 6];
+                qcase c;
+                make_case(&c, types[ti], M, K, N, 900 + M * 5 + kb);
+                float *ref = malloc(sizeof(float) * M * N), *y = malloc(sizeof(float) * M * N);
+                qisa_select(QISA_SCALAR);
+                CHECK(run_linear(pool, &c, ref) == 0, "scalar qlinear ran");
+                for (int q = QISA_SCALAR + 1; q < QISA_COUNT; q++) {
+                    if (!qisa_supported((dots_qisa)q)) continue;
+                    qisa_select((dots_qisa)q);
+                    memset(y, 0xff, sizeof(float) * M * N);
+                    CHECK(run_linear(pool, &c, y) == 0, "qlinear ran");
+                    char what[128];
+                    snprintf(what, sizeof what, "%s %s M=%d K=%d N=%d vs scalar", qisa_name((dots_qisa)q),
+                             dtype_name(c.wdt), M, K, N);
+                    check_close(&c, y, ref, 2e-5, what);
+                    tested++;
+                }
+                free(ref); free(y); free_case(&c);
+            }
+    qisa_select(QISA_COUNT);
+    printf("awkward-shape comparisons: %d\n", tested);
+}
+
+/* Below the packed GEMM (M <= 3) a row's bits do not depend on M or on its
+ * place in the call (kernels.h row exactness), at every level. */
+static void test_small_m_rows(dots_pool *pool) {
+    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
+    int bad = 0, tested = 0;
+    for (int ti = 0; ti < 2; ti++) {
+        qcase c;
+        make_case(&c, types[ti], 3, 1536, 38, 321);
+        float y1[38], y3[3 * 38];
+        for (int q = QISA_SCALAR; q < QISA_COUNT; q++) {
+            if (!qisa_supported((dots_qisa)q)) continue;
+            qisa_select((dots_qisa)q);
+            CHECK(run_linear(pool, &c, y3) == 0, "qlinear M=3 ran");
+            for (int m = 0; m < 3; m++) {
+                CHECK(k_linear(pool, c.x + (size_t)m * c.K, 1, c.K, c.W, c.wdt, c.bias, DT_F32, y1, c.N) == 0, "M=1 ran");
+                bad += memcmp(y1, y3 + m * c.N, sizeof y1) != 0;
+                tested++;
+            }
+        }
+        free_case(&c);
+    }
+    qisa_select(QISA_COUNT);
+    CHECK(bad == 0, "rows of M=3 bit-equal to M=1 (%d of %d differ)", bad, tested);
+}
+
 /* against x @ dequant(W)^T + bias in double: the only error is the 8-bit activations */
 static void test_vs_dequant_matmul(dots_pool *pool) {
     static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
@@ -179,6 +237,8 @@ int main(void) {
     test_act_quant(qkern_avx2(), "avx2");
 #endif
     test_levels_vs_ref(pool);
+    test_awkward_shapes(pool);
+    test_small_m_rows(pool);
     test_vs_dequant_matmul(pool);
     pool_destroy(pool);
     return test_finish("test_quant_kernels");
