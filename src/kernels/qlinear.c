@@ -86,6 +86,7 @@ dots_qisa qisa_active(void) {
 #define PACKED_PANEL_BYTES (512 << 10)
 #define PACKED_MB_ROWS 192      /* ... with packed panels (packing is amortized over them) */
 #define PACKED_NB_MAX 256       /* most W rows in one packed panel */
+#define PACKED_KC_BLOCKS 48     /* most Q8_0 blocks per K chunk of the packed GEMM (K = 1536: one) */
 #define PACKED_MIN_M 4          /* fewer A rows: the unpacked tiles (no packing cost) */
 #define MAX_PARTS 4
 
@@ -111,6 +112,11 @@ static void qact_task(void *ctx, int t, int thread) {
             (act ? act->q8 : qact8_quant_row)(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d8 + (size_t)r * q->a8.ld8,
                                               q->a8.corr8 + (size_t)r * q->a8.ld8);
         else (act ? act->q8k : quant_row_q8_k)(x, q->a8k + (size_t)r * (q->K / QK_K), q->K);
+        if (q->wdt == DT_Q8_0 && q->packed)
+            for (int b = 0; b < q->K / QK8_0; b++) {
+                q->a8.d1[(size_t)r * q->a8.ld1 + b] = q->a8.d8[(size_t)r * q->a8.ld8 + 8 * (size_t)b];
+                q->a8.c1[(size_t)r * q->a8.ld1 + b] = q->a8.corr8[(size_t)r * q->a8.ld8 + 8 * (size_t)b];
+            }
     }
 }
 
@@ -132,6 +138,12 @@ static void add_bias(const qpart *p, int m, int mr, int n0, int n1) {
         for (int n = n0; n < n1; n++) p->y[(size_t)(m + i) * p->N + n] += p->bias[n];
 }
 
+/* Q8_0 blocks per K chunk of the packed GEMM: even chunks of at most PACKED_KC_BLOCKS */
+static int q8_chunk_blocks(int nb) {
+    int nch = (nb + PACKED_KC_BLOCKS - 1) / PACKED_KC_BLOCKS;
+    return (nb + nch - 1) / nch;
+}
+
 /* Packed GEMM task: the W panel is packed once into this thread's buffer, then
  * every A row of the block runs against it. */
 static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n0, int n1, int thread) {
@@ -147,12 +159,18 @@ static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n
         }
         return;
     }
-    int nb = a->K / QK8_0;
-    a->k->q8_pack((const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q8_0), n1 - n0, nb, P);
-    for (int m = m0; m < m1; m += a->k->pmr) {
-        int mr = m1 - m < a->k->pmr ? m1 - m : a->k->pmr;
-        a->k->q8_pgemm(&a->a8, m, mr, P, n1 - n0, nb, p->y + (size_t)m * p->N + n0, (size_t)p->N);
-        add_bias(p, m, mr, n0, n1);
+    int nb = a->K / QK8_0, kc = q8_chunk_blocks(nb);
+    /* K chunks outermost, each packed in turn: the panel keeps up to 256
+     * columns in L2 at any K, so each A row is read once per 256 outputs (at
+     * K = 8960 whole-K panels held 32); chunks depend on K only */
+    for (int k0 = 0; k0 < nb; k0 += kc) {
+        int kn = nb - k0 < kc ? nb - k0 : kc;
+        a->k->q8_pack((const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow) + k0, p->wrow / sizeof(blk_q8_0), n1 - n0, kn, P);
+        for (int m = m0; m < m1; m += a->k->pmr) {
+            int mr = m1 - m < a->k->pmr ? m1 - m : a->k->pmr;
+            a->k->q8_pgemm(&a->a8, m, mr, P, n1 - n0, kn, k0, p->y + (size_t)m * p->N + n0, (size_t)p->N);
+            if (k0 + kn == nb) add_bias(p, m, mr, n0, n1);
+        }
     }
 }
 
@@ -184,9 +202,9 @@ static void qlin_task(void *ctx, int t, int thread) {
 
 /* N panel rows: GEMV splits N finely (the pool balances ~8 tasks a thread);
  * GEMM keeps a panel in L2 and splits further only to feed every thread. */
-static void plan_part(qpart *p, int M, int T, int packed) {
+static void plan_part(qpart *p, int M, int T, int packed, size_t panel_row) {
     int step = packed ? 32 : 4, mb_rows = packed ? PACKED_MB_ROWS : MB_ROWS; /* packed tiles: 32 columns */
-    int NB = (int)((packed ? PACKED_PANEL_BYTES : PANEL_BYTES) / p->wrow) / step * step;
+    int NB = (int)((packed ? PACKED_PANEL_BYTES : PANEL_BYTES) / panel_row) / step * step;
     if (NB < step) NB = step;
     if (packed && NB > PACKED_NB_MAX) NB = PACKED_NB_MAX;
     p->MB = M > mb_rows ? mb_rows : M;
@@ -203,7 +221,8 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     if (a->wdt == DT_Q8_0) {
         a->a8.ldq = (K + 63) / 64 * 64;
         a->a8.ld8 = K / QK8_0 * 8;
-        abytes = M * a->a8.ldq + 2 * M * a->a8.ld8 * 4;
+        a->a8.ld1 = K / QK8_0;
+        abytes = M * a->a8.ldq + 2 * M * (a->a8.ld8 + a->a8.ld1) * 4;
     } else {
         abytes = M * (K / QK_K) * sizeof(blk_q8_k);
     }
@@ -213,7 +232,9 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     if (a->wdt == DT_Q8_0) {
         a->a8.d8 = (float *)*scratch;
         a->a8.corr8 = (int32_t *)(*scratch + M * a->a8.ld8 * 4);
-        a->a8.qs = (int8_t *)(*scratch + 2 * M * a->a8.ld8 * 4);
+        a->a8.d1 = (float *)(*scratch + 2 * M * a->a8.ld8 * 4);
+        a->a8.c1 = (int32_t *)(*scratch + 2 * M * a->a8.ld8 * 4 + M * a->a8.ld1 * 4);
+        a->a8.qs = (int8_t *)(*scratch + 2 * M * (a->a8.ld8 + a->a8.ld1) * 4);
     } else {
         a->a8k = (blk_q8_k *)*scratch;
     }
@@ -248,6 +269,7 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     char *scratch;
     float *bias_f32;
     if (qscratch(&a, nbias, &scratch, &bias_f32) != 0) return -1;
+    a.packed = M >= PACKED_MIN_M && (wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
     int T = pool_threads(pool);
     int nt = M < 4 * T ? M : 4 * T;
     a.rows_per_task = (M + nt - 1) / nt;
@@ -257,7 +279,6 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     memset(&j, 0, sizeof j);
     j.a = &a;
     int ntasks = 0, nb_max = 0;
-    a.packed = M >= PACKED_MIN_M && (wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
     for (int p = 0; p < n_parts; p++) {
         qpart *q = &j.p[p];
         q->W = parts[p].W;
@@ -271,14 +292,17 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
         }
         j.off[p] = ntasks;
         if (q->N > 0) {
-            plan_part(q, M, T, a.packed);
+            /* a packed Q8_0 panel holds one K chunk of each row */
+            size_t prow = a.packed && wdt == DT_Q8_0 ? sizeof(blk_q8_0) * (size_t)q8_chunk_blocks(K / QK8_0) : q->wrow;
+            plan_part(q, M, T, a.packed, prow);
             if (q->NB > nb_max) nb_max = q->NB;
             ntasks += q->n_nb * q->n_mb;
         }
     }
     for (int p = n_parts; p <= MAX_PARTS; p++) j.off[p] = ntasks;
     if (a.packed) {
-        size_t pb = wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, K / QK8_0) : a.k->q4_pack_bytes(nb_max, K / QK_K);
+        size_t pb = wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, q8_chunk_blocks(K / QK8_0))
+                                   : a.k->q4_pack_bytes(nb_max, K / QK_K);
         a.pack_stride = (pb + 63) / 64 * 64;
         a.pack = dots_alloc(a.pack_stride * (size_t)T, "quantized linear panels", NULL);
         if (!a.pack) { dots_free(scratch); return -1; }

@@ -219,8 +219,20 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
     _mm256_add_epi32(ia, _mm256_madd_epi16(_mm256_maddubs_epi16(wa, _mm256_sign_epi8(a, w)), _mm256_set1_epi16(1)))
 #define PG_DOT_VNNI(ia, w, wa, a) ((void)(wa), _mm256_dpbusd_avx_epi32(ia, w, a))
 
+/* n of 8 outputs to dst; K chunks after the first add to what is there */
+static inline void pg_store8(float *dst, __m256 v, int n, int add) {
+    if (n == 8) {
+        _mm256_storeu_ps(dst, add ? _mm256_add_ps(v, _mm256_loadu_ps(dst)) : v);
+        return;
+    }
+    float t[8];
+    _mm256_storeu_ps(t, v);
+    for (int l = 0; l < n; l++) dst[l] = add ? dst[l] + t[l] : t[l];
+}
+
 #define PGEMM(NAME, MR, NG, ATTR, V) \
-    ATTR static void NAME(const qact8 *A, int m0, const char *P, int nb, float *C, size_t ldc, int last_cols) { \
+    ATTR static void NAME(const qact8 *A, int m0, const char *P, int nb, int k0, float *C, size_t ldc, \
+                          int last_cols) { \
         __m256 acc[MR][NG]; \
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
             _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm256_setzero_ps(); \
@@ -229,8 +241,8 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
             const int8_t *aq[MR]; \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
-                aq[i] = A->qs + r * A->ldq + (size_t)b * 32; \
-                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_INIT_##V(A->corr8[r * A->ld8 + (size_t)b * 8]); \
+                aq[i] = A->qs + r * A->ldq + (size_t)(k0 + b) * 32; \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_INIT_##V(A->c1[r * A->ld1 + (size_t)(k0 + b)]); \
             } \
             _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
                 __m256i w[NG], wa[NG]; \
@@ -248,35 +260,29 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
             __m256 dw[NG]; \
             _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm256_loadu_ps((const float *)(P + ((size_t)c * nb + b) * PG_BYTES + 256)); \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
-                __m256 da = _mm256_set1_ps(A->d8[(size_t)(m0 + i) * A->ld8 + (size_t)b * 8]); \
+                __m256 da = _mm256_set1_ps(A->d1[(size_t)(m0 + i) * A->ld1 + (size_t)(k0 + b)]); \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                     acc[i][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][c]), _mm256_mul_ps(dw[c], da), acc[i][c]); \
             } \
         } \
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
-            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
-                float *dst = C + (size_t)i * ldc + 8 * c; \
-                if (c < NG - 1 || last_cols >= 8) _mm256_storeu_ps(dst, acc[i][c]); \
-                else { \
-                    float t[8]; \
-                    _mm256_storeu_ps(t, acc[i][c]); \
-                    memcpy(dst, t, sizeof(float) * (size_t)last_cols); \
-                } \
-            } \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
+                pg_store8(C + (size_t)i * ldc + 8 * c, acc[i][c], c < NG - 1 || last_cols >= 8 ? 8 : last_cols, k0 > 0); \
     }
 
-typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, int);
+typedef void (*pg_fn)(const qact8 *, int, const char *, int, int, float *, size_t, int);
 
 #define PGEMM_FAMILY(P, ATTR, V) \
     PGEMM(P##_1_2, 1, 2, ATTR, V) PGEMM(P##_2_2, 2, 2, ATTR, V) PGEMM(P##_3_2, 3, 2, ATTR, V) \
     PGEMM(P##_1_1, 1, 1, ATTR, V) PGEMM(P##_2_1, 2, 1, ATTR, V) PGEMM(P##_3_1, 3, 1, ATTR, V) \
-    static void P(const qact8 *A, int m0, int mr, const void *Pk, int ncols, int nb, float *C, size_t ldc) { \
+    static void P(const qact8 *A, int m0, int mr, const void *Pk, int ncols, int nb, int k0, float *C, \
+                  size_t ldc) { \
         static const pg_fn two[3] = {P##_1_2, P##_2_2, P##_3_2}, one[3] = {P##_1_1, P##_2_1, P##_3_1}; \
         int ng = (ncols + 7) / 8; \
         for (int g = 0; g < ng; g += 2) { \
             int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 8 * (g + n_here - 1); \
-            (n_here == 2 ? two[mr - 1] : one[mr - 1])(A, m0, (const char *)Pk + (size_t)g * nb * PG_BYTES, nb, C + 8 * g, ldc, \
-                                              last_cols); \
+            (n_here == 2 ? two[mr - 1] : one[mr - 1])(A, m0, (const char *)Pk + (size_t)g * nb * PG_BYTES, nb, k0, \
+                                                      C + 8 * g, ldc, last_cols); \
         } \
     }
 

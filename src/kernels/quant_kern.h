@@ -18,6 +18,8 @@ typedef struct qact8 {
     int8_t *qs; size_t ldq;        /* [M][ldq], ldq >= K */
     float *d8; int32_t *corr8;     /* [M][ld8] each, ld8 = 8 * K/32 */
     size_t ld8;
+    float *d1; int32_t *c1;        /* packed GEMM only: d8, corr8 once per block, [M][ld1], ld1 = K/32 */
+    size_t ld1;
 } qact8;
 
 /* C[i, j] = sum over K of A[m0 + i] . W[j] for i < mr (<= 4), j < nr (any).
@@ -31,7 +33,11 @@ typedef void (*q4_tile_fn)(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k
  * each) out column-interleaved for outer-product dot products into P (see
  * quant_avx512.c); gemm then computes C[i, j] for i < mr (<= pmr), j < ncols. */
 typedef void (*q8_pack_fn)(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P);
-typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc);
+/* The panel may be a K chunk: its nb blocks are A's blocks k0 .. k0+nb-1, and
+ * k0 > 0 adds to C (the driver packs K chunks so that a panel of 256 columns
+ * fits in L2 whatever K). */
+typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, int k0, float *C,
+                            size_t ldc);
 
 /* Activation quantizers of a level; each is bit-equal to the scalar one
  * (qact8_quant_row, quant_row_q8_k). */
