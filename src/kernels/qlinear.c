@@ -174,6 +174,27 @@ static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n
     }
 }
 
+/* GEMV: the 1 x 4 tile's W rows are taken a quarter of the panel apart, so a
+ * thread reads 4 long contiguous streams (rows next to each other are short at
+ * K = 1536); leftover rows (N % 4, at the matrix end) one at a time. The tiles'
+ * per-row arithmetic does not depend on the other rows, so M = 1 keeps the
+ * bits of M = 2..3. */
+static void qlin_gemv(const qact_job *a, const qpart *p, int n0, int n1) {
+    int q = (n1 - n0) / 4;
+    size_t ldw = p->wrow / (a->wdt == DT_Q8_0 ? sizeof(blk_q8_0) : sizeof(blk_q4_k));
+    for (int r = 0; r < q + (n1 - n0) % 4; r++) {
+        int n = r < q ? n0 + r : n0 + 3 * q + r, nr = r < q ? 4 : 1;
+        size_t ld = r < q ? (size_t)q * ldw : ldw;
+        float c[4];
+        if (a->wdt == DT_Q8_0)
+            a->k->q8(&a->a8, 0, 1, (const blk_q8_0 *)(p->W + (size_t)n * p->wrow), ld, nr, a->K / QK8_0, c, 4);
+        else
+            a->k->q4(a->a8k, (size_t)(a->K / QK_K), 1, (const blk_q4_k *)(p->W + (size_t)n * p->wrow), ld, nr,
+                     a->K / QK_K, c, 4);
+        for (int s = 0; s < nr; s++) p->y[n + s * q] = c[s] + (p->bias ? p->bias[n + s * q] : 0);
+    }
+}
+
 static void qlin_task(void *ctx, int t, int thread) {
     const qlin_job *j = ctx;
     int pi = 0;
@@ -185,6 +206,7 @@ static void qlin_task(void *ctx, int t, int thread) {
     int n0 = nb * p->NB, n1 = n0 + p->NB < p->N ? n0 + p->NB : p->N;
     int m0 = mb * p->MB, m1 = m0 + p->MB < a->M ? m0 + p->MB : a->M;
     if (a->packed) { qlin_packed(a, p, m0, m1, n0, n1, thread); return; }
+    if (a->M == 1) { qlin_gemv(a, p, n0, n1); return; }
     int mr_max = a->k->mr;
     for (int m = m0; m < m1; m += mr_max) {
         int mr = m1 - m < mr_max ? m1 - m : mr_max;

@@ -45,7 +45,7 @@ static inline float hsum8(__m256 v) {
         for (int b = 0; b < nb; b++) { \
             __m256i w[NR], wp[NR]; \
             __m256 dw[NR]; \
-            if (MR == 1 && NR == 4 && nb <= 120) Q8_PREFETCH(pf, b); \
+            if (MR == 1 && NR == 4 && nb <= 120 && ldw == (size_t)nb) Q8_PREFETCH(pf, b); \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                 const blk_q8_0 *blk = W + (size_t)j * ldw + b; \
                 w[j] = _mm256_loadu_si256((const __m256i *)blk->qs); \
@@ -145,7 +145,7 @@ static inline __m256i q4_pick2(int g) {
         const __m256i m4 = _mm256_set1_epi8(0x0F); \
         const char *pf = (const char *)(W + 4 * ldw); /* the next group, as Q8_PREFETCH */ \
         for (int b = 0; b < nsb; b++) { \
-            if (nsb <= 28) { \
+            if (nsb <= 28 && ldw == (size_t)nsb) { \
                 for (int l = 0; l < 9; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0); \
                 pf += 4 * sizeof(blk_q4_k); \
             } \
