@@ -133,7 +133,9 @@ static void test_awkward_shapes(dots_pool *pool) {
 }
 
 /* Below the packed GEMM (M <= 3) a row's bits do not depend on M or on its
- * place in the call (kernels.h row exactness), at every level. */
+ * place in the call (kernels.h row exactness), at every level but i8mm, whose
+ * Q8_0 smmla tiles pair A rows (k_linear_row_exact_rows does not cover
+ * quantized weights yet). */
 static void test_small_m_rows(dots_pool *pool) {
     static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
     int bad = 0, tested = 0;
@@ -142,7 +144,7 @@ static void test_small_m_rows(dots_pool *pool) {
         make_case(&c, types[ti], 3, 1536, 38, 321);
         float y1[38], y3[3 * 38];
         for (int q = QISA_SCALAR; q < QISA_COUNT; q++) {
-            if (!qisa_supported((dots_qisa)q)) continue;
+            if (!qisa_supported((dots_qisa)q) || q == QISA_I8MM) continue;
             qisa_select((dots_qisa)q);
             CHECK(run_linear(pool, &c, y3) == 0, "qlinear M=3 ran");
             for (int m = 0; m < 3; m++) {
@@ -195,6 +197,7 @@ static void test_vs_dequant_matmul(dots_pool *pool) {
     }
 }
 
+#if DOTS_X86
 /* A level's activation quantizers must write the scalar ones' bytes (the
  * kernels' results then differ from scalar only in the f32 sum order). */
 static void test_act_quant(const qkern *k, const char *name) {
@@ -228,6 +231,7 @@ static void test_act_quant(const qkern *k, const char *name) {
     CHECK(bad == 0, "%s activation quantizers bit-equal to scalar (%d of 80 rows differ)", name, bad);
     free(x); free(y0); free(y1);
 }
+#endif
 
 int main(void) {
     dots_pool *pool = pool_create(2, NULL);
