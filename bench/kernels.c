@@ -1,6 +1,6 @@
 /* Kernel benchmark: GEMM (vision and LM shapes), decode GEMV, attention, each
  * as a ratio to this machine's peaks measured in the same run. Prints figures;
- * never passes or fails. Usage: kernels [threads] [quick|full|smoke] [gemm|gemv|attn|decode]
+ * never passes or fails. Usage: kernels [threads] [quick|full|smoke] [gemm|gemv|quant|qgemm|qgemv|attn|decode]
  * smoke: every shape shrunk (CI runs it under qemu to catch illegal instructions). */
 #include <math.h>
 #include <stdio.h>
@@ -160,7 +160,8 @@ static void bench_qgemv(dots_pool *pool, int K, int N, int nmat, dots_dtype wdt,
     free(g.w); dots_free(g.x); dots_free(g.y);
 }
 
-static void bench_quant(dots_pool *pool, int quick) {
+/* parts: 1 GEMM rows, 2 GEMV rows, 3 both */
+static void bench_quant(dots_pool *pool, int quick, int parts) {
     dots_qisa q = qisa_active();
     int kind = q == QISA_AVX512VNNI ? 2 : q == QISA_AVXVNNI ? 1 : 0;
     double pk = bench_peak_int8_gops(pool, kind);
@@ -170,10 +171,13 @@ static void bench_quant(dots_pool *pool, int quick) {
     static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
     for (int t = 0; t < 2; t++) {
         dots_dtype wdt = types[t];
-        bench_qgemm(pool, "vision qkv", M, 1536, 4608, wdt, pk);
-        bench_qgemm(pool, "vision fc2", M, wdt == DT_Q4_K ? 4096 : 4224, 1536, wdt, pk); /* Q4_K: K a multiple of 256 */
-        bench_qgemm(pool, "LM prefill gate/up", 512, 1536, 8960, wdt, pk);
-        bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, wdt, pk);
+        if (parts & 1) {
+            bench_qgemm(pool, "vision qkv", M, 1536, 4608, wdt, pk);
+            bench_qgemm(pool, "vision fc2", M, wdt == DT_Q4_K ? 4096 : 4224, 1536, wdt, pk); /* Q4_K: K % 256 == 0 */
+            bench_qgemm(pool, "LM prefill gate/up", 512, 1536, 8960, wdt, pk);
+            bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, wdt, pk);
+        }
+        if (!(parts & 2)) continue;
         double bw = bench_read_bandwidth_gbs(pool);
         bench_qgemv(pool, 1536, 8960, quick ? 20 : 40, wdt, bw);
         bw = bench_read_bandwidth_gbs(pool);
@@ -230,7 +234,7 @@ out:
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 0, quick = argc > 2 && strcmp(argv[2], "quick") == 0;
     g_smoke = argc > 2 && strcmp(argv[2], "smoke") == 0;
-    const char *only = argc > 3 ? argv[3] : NULL; /* run only "gemm", "gemv", "quant", "attn" or "decode" (attention) */
+    const char *only = argc > 3 ? argv[3] : NULL; /* run only "gemm", "gemv", "quant" (qgemm / qgemv: its GEMM / GEMV rows), "attn" or "decode" (attention) */
 #define RUN(kind) (!only || !strcmp(only, kind))
     dots_error e;
     dots_pool *pool = pool_create(threads, &e);
@@ -257,7 +261,9 @@ int main(int argc, char **argv) {
         bw = bench_read_bandwidth_gbs(pool);
         bench_gemv(pool, 1536, 151936, quick ? 1 : 3, bw);
     }
-    if (RUN("quant")) bench_quant(pool, quick);
+    if (RUN("quant")) bench_quant(pool, quick, 3);
+    if (only && !strcmp(only, "qgemm")) bench_quant(pool, quick, 1);
+    if (only && !strcmp(only, "qgemv")) bench_quant(pool, quick, 2);
     if (RUN("attn")) bench_attn(pool, "attention vision", quick ? 1024 : 4096, quick ? 1024 : 4096, 12, 12, 0, DT_F32, DT_BF16, pk, bw);
     if (RUN("attn")) bench_attn(pool, "attention f32", 1024, 1024, 12, 12, 0, DT_F32, DT_F32, p32, bw);
     if (RUN("attn")) bench_attn(pool, "attention LM prefill", 512, 512, 12, 2, 1, DT_BF16, DT_BF16, pk, bw);

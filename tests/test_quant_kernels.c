@@ -11,6 +11,7 @@
 #include "base/quant.h"
 #include "base/threadpool.h"
 #include "kernels/kernels.h"
+#include "kernels/quant_kern.h"
 #include "testutil.h"
 
 typedef struct {
@@ -96,6 +97,66 @@ static void test_levels_vs_ref(dots_pool *pool) {
             }
     qisa_select(QISA_COUNT);
     printf("level comparisons: %d (active int8 level: %s)\n", tested, qisa_name(qisa_active()));
+}
+
+/* Short K (a few blocks), every M from 1 to 20 and N around the tile widths
+ * (4-row GEMV groups, 8/16-column panels, 32-column pairs): every level
+ * against the scalar one. */
+static void test_awkward_shapes(dots_pool *pool) {
+    static const int Ns[] = {1, 5, 9, 17, 33, 47};
+    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
+    int tested = 0;
+    for (int ti = 0; ti < 2; ti++)
+        for (int kb = 1; kb <= 3; kb++)
+            for (int M = 1; M <= 20; M++) {
+                int K = kb * (types[ti] == DT_Q8_0 ? 3 * QK8_0 : QK_K), N = Ns[(M + kb) % 6];
+                qcase c;
+                make_case(&c, types[ti], M, K, N, 900 + M * 5 + kb);
+                float *ref = malloc(sizeof(float) * M * N), *y = malloc(sizeof(float) * M * N);
+                qisa_select(QISA_SCALAR);
+                CHECK(run_linear(pool, &c, ref) == 0, "scalar qlinear ran");
+                for (int q = QISA_SCALAR + 1; q < QISA_COUNT; q++) {
+                    if (!qisa_supported((dots_qisa)q)) continue;
+                    qisa_select((dots_qisa)q);
+                    memset(y, 0xff, sizeof(float) * M * N);
+                    CHECK(run_linear(pool, &c, y) == 0, "qlinear ran");
+                    char what[128];
+                    snprintf(what, sizeof what, "%s %s M=%d K=%d N=%d vs scalar", qisa_name((dots_qisa)q),
+                             dtype_name(c.wdt), M, K, N);
+                    check_close(&c, y, ref, 2e-5, what);
+                    tested++;
+                }
+                free(ref); free(y); free_case(&c);
+            }
+    qisa_select(QISA_COUNT);
+    printf("awkward-shape comparisons: %d\n", tested);
+}
+
+/* Below the packed GEMM (M <= 3) a row's bits do not depend on M or on its
+ * place in the call (kernels.h row exactness), at every level but i8mm, whose
+ * Q8_0 smmla tiles pair A rows (k_linear_row_exact_rows does not cover
+ * quantized weights yet). */
+static void test_small_m_rows(dots_pool *pool) {
+    static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
+    int bad = 0, tested = 0;
+    for (int ti = 0; ti < 2; ti++) {
+        qcase c;
+        make_case(&c, types[ti], 3, 1536, 38, 321);
+        float y1[38], y3[3 * 38];
+        for (int q = QISA_SCALAR; q < QISA_COUNT; q++) {
+            if (!qisa_supported((dots_qisa)q) || q == QISA_I8MM) continue;
+            qisa_select((dots_qisa)q);
+            CHECK(run_linear(pool, &c, y3) == 0, "qlinear M=3 ran");
+            for (int m = 0; m < 3; m++) {
+                CHECK(k_linear(pool, c.x + (size_t)m * c.K, 1, c.K, c.W, c.wdt, c.bias, DT_F32, y1, c.N) == 0, "M=1 ran");
+                bad += memcmp(y1, y3 + m * c.N, sizeof y1) != 0;
+                tested++;
+            }
+        }
+        free_case(&c);
+    }
+    qisa_select(QISA_COUNT);
+    CHECK(bad == 0, "rows of M=3 bit-equal to M=1 (%d of %d differ)", bad, tested);
 }
 
 /* against x @ dequant(W)^T + bias in double: the only error is the 8-bit activations */
@@ -208,12 +269,52 @@ static void test_q6k(dots_pool *pool) {
     qisa_select(QISA_COUNT);
     free(W); free(x); free(wdq); free(y); free(y1); free(ref); free(a8);
 }
+#if DOTS_X86
+/* A level's activation quantizers must write the scalar ones' bytes (the
+ * kernels' results then differ from scalar only in the f32 sum order). */
+static void test_act_quant(const qkern *k, const char *name) {
+    if (!k || !k->act) return;
+    enum { K = 1024 };
+    float *x = malloc(sizeof(float) * K);
+    int8_t q0[K], q1[K];
+    float d0[K / 4], d1[K / 4];
+    int32_t c0[K / 4], c1[K / 4];
+    blk_q8_k *y0 = malloc(sizeof(blk_q8_k) * (K / QK_K)), *y1 = malloc(sizeof(blk_q8_k) * (K / QK_K));
+    int bad = 0;
+    for (int rep = 0; rep < 40; rep++) {
+        test_fill_random(x, K, 500 + rep);
+        for (int i = 0; i < K; i++) {
+            int kind = (i + rep) % 7;
+            if (kind == 1) x[i] = (float)((i % 9) - 4) + 0.5f;  /* ties: x / d lands on .5 where d = 1 */
+            if (kind == 2) x[i] *= 1e-30f;
+            if (kind == 3 && rep % 3 == 0) x[i] = 0;
+        }
+        if (rep % 4 == 1) for (int i = 0; i < K; i++) x[i] = (float)((i % 255) - 127); /* d = 1: exact ties */
+        if (rep % 4 == 2) for (int i = 0; i < K; i++) x[i] = ((float)((i * 37) % 255) - 127.0f) * 0.5f; /* .5 steps */
+        if (rep == 3) memset(x, 0, sizeof(float) * K);
+        qact8_quant_row(x, K, q0, d0, c0);
+        k->act->q8(x, K, q1, d1, c1);
+        bad += memcmp(q0, q1, sizeof q0) != 0 || memcmp(d0, d1, sizeof d0) != 0 || memcmp(c0, c1, sizeof c0) != 0;
+        memset(y1, 0x55, sizeof(blk_q8_k) * (K / QK_K));
+        quant_row_q8_k(x, y0, K);
+        k->act->q8k(x, y1, K);
+        bad += memcmp(y0, y1, sizeof(blk_q8_k) * (K / QK_K)) != 0;
+    }
+    CHECK(bad == 0, "%s activation quantizers bit-equal to scalar (%d of 80 rows differ)", name, bad);
+    free(x); free(y0); free(y1);
+}
+#endif
 
 int main(void) {
     dots_pool *pool = pool_create(2, NULL);
     CHECK(pool != NULL, "pool");
     for (int q = 0; q < QISA_COUNT; q++) printf("int8 level %-10s %s\n", qisa_name((dots_qisa)q), qisa_supported((dots_qisa)q) ? "yes" : "no");
+#if DOTS_X86
+    test_act_quant(qkern_avx2(), "avx2");
+#endif
     test_levels_vs_ref(pool);
+    test_awkward_shapes(pool);
+    test_small_m_rows(pool);
     test_vs_dequant_matmul(pool);
     test_q6k(pool);
     pool_destroy(pool);

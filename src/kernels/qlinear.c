@@ -3,6 +3,7 @@
  * once per call into reusable scratch (Q8_0 activations for Q8_0 weights, Q8_K
  * for Q4_K / Q6_K); the ISA's tile then does integer dot products per block. Work is
  * split over N panels for GEMV, over (M block, N panel) tiles for GEMM. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
@@ -11,7 +12,7 @@
 static const char *k_qisa_names[QISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512vnni", "neon", "dotprod", "i8mm"};
 const char *qisa_name(dots_qisa q) { return (unsigned)q < QISA_COUNT ? k_qisa_names[q] : "?"; }
 
-static const qkern *qisa_table(dots_qisa q) {
+static const qkern *qisa_probe(dots_qisa q) {
     switch (q) {
     case QISA_SCALAR: return qkern_ref();
 #if DOTS_X86
@@ -26,6 +27,20 @@ static const qkern *qisa_table(dots_qisa q) {
 #endif
     default: return NULL;
     }
+}
+
+/* The levels are probed once: CPUID traps to the hypervisor under KVM (tens
+ * of microseconds), which was most of the time of a short GEMV. */
+static const qkern *g_tables[QISA_COUNT];
+static pthread_once_t g_tables_once = PTHREAD_ONCE_INIT;
+static void probe_all(void) {
+    for (int q = 0; q < QISA_COUNT; q++) g_tables[q] = qisa_probe((dots_qisa)q);
+}
+
+static const qkern *qisa_table(dots_qisa q) {
+    if ((unsigned)q >= QISA_COUNT) return NULL;
+    pthread_once(&g_tables_once, probe_all);
+    return g_tables[q];
 }
 
 int qisa_supported(dots_qisa q) { return (unsigned)q < QISA_COUNT && qisa_table(q) != NULL; }
@@ -88,6 +103,7 @@ static q6_tile_fn q6_tile(dots_qisa q) {
 #define PACKED_PANEL_BYTES (512 << 10)
 #define PACKED_MB_ROWS 192      /* ... with packed panels (packing is amortized over them) */
 #define PACKED_NB_MAX 256       /* most W rows in one packed panel */
+#define PACKED_KC_BLOCKS 48     /* most Q8_0 blocks per K chunk of the packed GEMM (K = 1536: one) */
 #define PACKED_MIN_M 4          /* fewer A rows: the unpacked tiles (no packing cost) */
 #define MAX_PARTS 4
 
@@ -110,10 +126,16 @@ static void qact_task(void *ctx, int t, int thread) {
     int r0 = t * q->rows_per_task, r1 = r0 + q->rows_per_task < q->M ? r0 + q->rows_per_task : q->M;
     for (int r = r0; r < r1; r++) {
         const float *x = q->x + (size_t)r * q->K;
+        const qkern_act *act = q->k->act;
         if (q->wdt == DT_Q8_0)
-            qact8_quant_row(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d8 + (size_t)r * q->a8.ld8,
-                            q->a8.corr8 + (size_t)r * q->a8.ld8);
-        else quant_row_q8_k(x, q->a8k + (size_t)r * (q->K / QK_K), q->K);
+            (act ? act->q8 : qact8_quant_row)(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d8 + (size_t)r * q->a8.ld8,
+                                              q->a8.corr8 + (size_t)r * q->a8.ld8);
+        else (act ? act->q8k : quant_row_q8_k)(x, q->a8k + (size_t)r * (q->K / QK_K), q->K);
+        if (q->wdt == DT_Q8_0 && q->packed)
+            for (int b = 0; b < q->K / QK8_0; b++) {
+                q->a8.d1[(size_t)r * q->a8.ld1 + b] = q->a8.d8[(size_t)r * q->a8.ld8 + 8 * (size_t)b];
+                q->a8.c1[(size_t)r * q->a8.ld1 + b] = q->a8.corr8[(size_t)r * q->a8.ld8 + 8 * (size_t)b];
+            }
     }
 }
 
@@ -133,6 +155,12 @@ static void add_bias(const qpart *p, int m, int mr, int n0, int n1) {
     if (!p->bias) return;
     for (int i = 0; i < mr; i++)
         for (int n = n0; n < n1; n++) p->y[(size_t)(m + i) * p->N + n] += p->bias[n];
+}
+
+/* Q8_0 blocks per K chunk of the packed GEMM: even chunks of at most PACKED_KC_BLOCKS */
+static int q8_chunk_blocks(int nb) {
+    int nch = (nb + PACKED_KC_BLOCKS - 1) / PACKED_KC_BLOCKS;
+    return (nb + nch - 1) / nch;
 }
 
 /* Packed GEMM task: the W panel is packed once into this thread's buffer, then
@@ -161,12 +189,42 @@ static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n
         }
         return;
     }
-    int nb = a->K / QK8_0;
-    a->k->q8_pack((const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow), p->wrow / sizeof(blk_q8_0), n1 - n0, nb, P);
-    for (int m = m0; m < m1; m += a->k->pmr) {
-        int mr = m1 - m < a->k->pmr ? m1 - m : a->k->pmr;
-        a->k->q8_pgemm(&a->a8, m, mr, P, n1 - n0, nb, p->y + (size_t)m * p->N + n0, (size_t)p->N);
-        add_bias(p, m, mr, n0, n1);
+    int nb = a->K / QK8_0, kc = q8_chunk_blocks(nb);
+    /* K chunks outermost, each packed in turn: the panel keeps up to 256
+     * columns in L2 at any K, so each A row is read once per 256 outputs (at
+     * K = 8960 whole-K panels held 32); chunks depend on K only */
+    for (int k0 = 0; k0 < nb; k0 += kc) {
+        int kn = nb - k0 < kc ? nb - k0 : kc;
+        a->k->q8_pack((const blk_q8_0 *)(p->W + (size_t)n0 * p->wrow) + k0, p->wrow / sizeof(blk_q8_0), n1 - n0, kn, P);
+        for (int m = m0; m < m1; m += a->k->pmr) {
+            int mr = m1 - m < a->k->pmr ? m1 - m : a->k->pmr;
+            a->k->q8_pgemm(&a->a8, m, mr, P, n1 - n0, kn, k0, p->y + (size_t)m * p->N + n0, (size_t)p->N);
+            if (k0 + kn == nb) add_bias(p, m, mr, n0, n1);
+        }
+    }
+}
+
+/* GEMV: the 1 x 4 tile's W rows are taken a quarter of the panel apart, so a
+ * thread reads 4 long contiguous streams (rows next to each other are short at
+ * K = 1536); leftover rows (N % 4, at the matrix end) one at a time. The tiles'
+ * per-row arithmetic does not depend on the other rows, so M = 1 keeps the
+ * bits of M = 2..3. */
+static void qlin_gemv(const qact_job *a, const qpart *p, int n0, int n1) {
+    int q = (n1 - n0) / 4;
+    size_t ldw = p->wrow / (a->wdt == DT_Q8_0 ? sizeof(blk_q8_0) : a->wdt == DT_Q6_K ? sizeof(blk_q6_k) : sizeof(blk_q4_k));
+    for (int r = 0; r < q + (n1 - n0) % 4; r++) {
+        int n = r < q ? n0 + r : n0 + 3 * q + r, nr = r < q ? 4 : 1;
+        size_t ld = r < q ? (size_t)q * ldw : ldw;
+        float c[4];
+        if (a->wdt == DT_Q8_0)
+            a->k->q8(&a->a8, 0, 1, (const blk_q8_0 *)(p->W + (size_t)n * p->wrow), ld, nr, a->K / QK8_0, c, 4);
+        else if (a->wdt == DT_Q6_K)
+            a->q6(a->a8k, (size_t)(a->K / QK_K), 1, (const blk_q6_k *)(p->W + (size_t)n * p->wrow), ld, nr, a->K / QK_K,
+                  c, 4);
+        else
+            a->k->q4(a->a8k, (size_t)(a->K / QK_K), 1, (const blk_q4_k *)(p->W + (size_t)n * p->wrow), ld, nr,
+                     a->K / QK_K, c, 4);
+        for (int s = 0; s < nr; s++) p->y[n + s * q] = c[s] + (p->bias ? p->bias[n + s * q] : 0);
     }
 }
 
@@ -181,6 +239,7 @@ static void qlin_task(void *ctx, int t, int thread) {
     int n0 = nb * p->NB, n1 = n0 + p->NB < p->N ? n0 + p->NB : p->N;
     int m0 = mb * p->MB, m1 = m0 + p->MB < a->M ? m0 + p->MB : a->M;
     if (a->packed) { qlin_packed(a, p, m0, m1, n0, n1, thread); return; }
+    if (a->M == 1) { qlin_gemv(a, p, n0, n1); return; }
     int mr_max = a->k->mr;
     for (int m = m0; m < m1; m += mr_max) {
         int mr = m1 - m < mr_max ? m1 - m : mr_max;
@@ -202,9 +261,9 @@ static void qlin_task(void *ctx, int t, int thread) {
 
 /* N panel rows: GEMV splits N finely (the pool balances ~8 tasks a thread);
  * GEMM keeps a panel in L2 and splits further only to feed every thread. */
-static void plan_part(qpart *p, int M, int T, int packed) {
+static void plan_part(qpart *p, int M, int T, int packed, size_t panel_row) {
     int step = packed ? 32 : 4, mb_rows = packed ? PACKED_MB_ROWS : MB_ROWS; /* packed tiles: 32 columns */
-    int NB = (int)((packed ? PACKED_PANEL_BYTES : PANEL_BYTES) / p->wrow) / step * step;
+    int NB = (int)((packed ? PACKED_PANEL_BYTES : PANEL_BYTES) / panel_row) / step * step;
     if (NB < step) NB = step;
     if (packed && NB > PACKED_NB_MAX) NB = PACKED_NB_MAX;
     p->MB = M > mb_rows ? mb_rows : M;
@@ -221,7 +280,8 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     if (a->wdt == DT_Q8_0) {
         a->a8.ldq = (K + 63) / 64 * 64;
         a->a8.ld8 = K / QK8_0 * 8;
-        abytes = M * a->a8.ldq + 2 * M * a->a8.ld8 * 4;
+        a->a8.ld1 = K / QK8_0;
+        abytes = M * a->a8.ldq + 2 * M * (a->a8.ld8 + a->a8.ld1) * 4;
     } else {
         abytes = M * (K / QK_K) * sizeof(blk_q8_k);
     }
@@ -231,7 +291,9 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     if (a->wdt == DT_Q8_0) {
         a->a8.d8 = (float *)*scratch;
         a->a8.corr8 = (int32_t *)(*scratch + M * a->a8.ld8 * 4);
-        a->a8.qs = (int8_t *)(*scratch + 2 * M * a->a8.ld8 * 4);
+        a->a8.d1 = (float *)(*scratch + 2 * M * a->a8.ld8 * 4);
+        a->a8.c1 = (int32_t *)(*scratch + 2 * M * a->a8.ld8 * 4 + M * a->a8.ld1 * 4);
+        a->a8.qs = (int8_t *)(*scratch + 2 * M * (a->a8.ld8 + a->a8.ld1) * 4);
     } else {
         a->a8k = (blk_q8_k *)*scratch;
     }
@@ -270,6 +332,8 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     char *scratch;
     float *bias_f32;
     if (qscratch(&a, nbias, &scratch, &bias_f32) != 0) return -1;
+    a.packed = M >= PACKED_MIN_M &&
+               (wdt == DT_Q6_K ? a.q6p != NULL : wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
     int T = pool_threads(pool);
     int nt = M < 4 * T ? M : 4 * T;
     a.rows_per_task = (M + nt - 1) / nt;
@@ -279,7 +343,6 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     memset(&j, 0, sizeof j);
     j.a = &a;
     int ntasks = 0, nb_max = 0;
-    a.packed = M >= PACKED_MIN_M && (wdt == DT_Q6_K ? a.q6p != NULL : wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
     for (int p = 0; p < n_parts; p++) {
         qpart *q = &j.p[p];
         q->W = parts[p].W;
@@ -293,7 +356,9 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
         }
         j.off[p] = ntasks;
         if (q->N > 0) {
-            plan_part(q, M, T, a.packed);
+            /* a packed Q8_0 panel holds one K chunk of each row */
+            size_t prow = a.packed && wdt == DT_Q8_0 ? sizeof(blk_q8_0) * (size_t)q8_chunk_blocks(K / QK8_0) : q->wrow;
+            plan_part(q, M, T, a.packed, prow);
             if (q->NB > nb_max) nb_max = q->NB;
             ntasks += q->n_nb * q->n_mb;
         }
@@ -301,7 +366,7 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     for (int p = n_parts; p <= MAX_PARTS; p++) j.off[p] = ntasks;
     if (a.packed) {
         size_t pb = wdt == DT_Q6_K   ? a.q6p->pack_bytes(nb_max, K / QK_K)
-                    : wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, K / QK8_0)
+                    : wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, q8_chunk_blocks(K / QK8_0))
                                      : a.k->q4_pack_bytes(nb_max, K / QK_K);
         a.pack_stride = (pb + 63) / 64 * 64;
         a.pack = dots_alloc(a.pack_stride * (size_t)T, "quantized linear panels", NULL);

@@ -13,6 +13,13 @@
 #include "kernels/quant_tile256.h"
 #define DOT_VNNI_VL(wp, w, av, corr) _mm256_dpbusd_epi32(corr, wp, av)
 Q8_FAMILY(q8_vl, VNNI, W_PREP_VNNI, DOT_VNNI_VL)
+#define Q4G_DOT_VL(lo, hi, alo, ahi, sc, g) Q4G_DOT_VNNI(_mm256_dpbusd_epi32, lo, hi, alo, ahi, sc, g)
+Q4_GEMV4(q4g_vl, VNNI, Q4G_DOT_VL)
+
+static void q4_vl(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
+                  size_t ldc) {
+    qkern_q4_tiles(q4g_vl, A, lda, mr, W, ldw, nr, nsb, C, ldc);
+}
 
 /* --- packed GEMM (M > a few rows) -------------------------------------------
  * W panel packed per 16-column group g and block b into 576 bytes:
@@ -45,7 +52,8 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
 }
 
 #define PGEMM(NAME, MR, NG) \
-    VNNI static void NAME(const qact8 *A, int m0, const char *P, int nb, float *C, size_t ldc, __mmask16 mlast) { \
+    VNNI static void NAME(const qact8 *A, int m0, const char *P, int nb, int k0, float *C, size_t ldc, \
+                          __mmask16 mlast) { \
         __m512 acc[MR][NG]; \
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
             _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) acc[i][c] = _mm512_setzero_ps(); \
@@ -54,8 +62,8 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
             const int8_t *aq[MR]; \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
-                aq[i] = A->qs + r * A->ldq + (size_t)b * 32; \
-                __m512i cr = _mm512_set1_epi32(A->corr8[r * A->ld8 + (size_t)b * 8]); \
+                aq[i] = A->qs + r * A->ldq + (size_t)(k0 + b) * 32; \
+                __m512i cr = _mm512_set1_epi32(A->c1[r * A->ld1 + (size_t)(k0 + b)]); \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = cr; \
             } \
             _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
@@ -71,22 +79,27 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
             __m512 dw[NG]; \
             _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm512_loadu_ps(P + ((size_t)c * nb + b) * PG_BYTES + 512); \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
-                __m512 da = _mm512_set1_ps(A->d8[(size_t)(m0 + i) * A->ld8 + (size_t)b * 8]); \
+                __m512 da = _mm512_set1_ps(A->d1[(size_t)(m0 + i) * A->ld1 + (size_t)(k0 + b)]); \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                     acc[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), _mm512_mul_ps(dw[c], da), acc[i][c]); \
             } \
         } \
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
-            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
-                _mm512_mask_storeu_ps(C + (size_t)i * ldc + 16 * c, c == NG - 1 ? mlast : (__mmask16)0xFFFF, acc[i][c]); \
+            _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) { \
+                float *dst = C + (size_t)i * ldc + 16 * c; /* K chunks after the first add */ \
+                __mmask16 mk = c == NG - 1 ? mlast : (__mmask16)0xFFFF; \
+                __m512 v = k0 > 0 ? _mm512_add_ps(acc[i][c], _mm512_maskz_loadu_ps(mk, dst)) : acc[i][c]; \
+                _mm512_mask_storeu_ps(dst, mk, v); \
+            } \
     }
 
 PGEMM(pg_1_2, 1, 2) PGEMM(pg_2_2, 2, 2) PGEMM(pg_3_2, 3, 2) PGEMM(pg_4_2, 4, 2) PGEMM(pg_5_2, 5, 2) PGEMM(pg_6_2, 6, 2)
 PGEMM(pg_1_1, 1, 1) PGEMM(pg_2_1, 2, 1) PGEMM(pg_3_1, 3, 1) PGEMM(pg_4_1, 4, 1) PGEMM(pg_5_1, 5, 1) PGEMM(pg_6_1, 6, 1)
 
-typedef void (*pg_fn)(const qact8 *, int, const char *, int, float *, size_t, __mmask16);
+typedef void (*pg_fn)(const qact8 *, int, const char *, int, int, float *, size_t, __mmask16);
 
-static void q8_pgemm(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc) {
+static void q8_pgemm(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, int k0, float *C,
+                     size_t ldc) {
     static const pg_fn two[6] = {pg_1_2, pg_2_2, pg_3_2, pg_4_2, pg_5_2, pg_6_2};
     static const pg_fn one[6] = {pg_1_1, pg_2_1, pg_3_1, pg_4_1, pg_5_1, pg_6_1};
     int ng = (ncols + 15) / 16;
@@ -94,7 +107,7 @@ static void q8_pgemm(const qact8 *A, int m0, int mr, const void *P, int ncols, i
         int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 16 * (g + n_here - 1);
         __mmask16 mlast = (__mmask16)(last_cols >= 16 ? 0xFFFF : (1u << last_cols) - 1);
         const char *pg = (const char *)P + (size_t)g * nb * PG_BYTES;
-        (n_here == 2 ? two[mr - 1] : one[mr - 1])(A, m0, pg, nb, C + 16 * g, ldc, mlast);
+        (n_here == 2 ? two[mr - 1] : one[mr - 1])(A, m0, pg, nb, k0, C + 16 * g, ldc, mlast);
     }
 }
 
@@ -221,9 +234,10 @@ static void q4_pgemm(const blk_q8_k *A, size_t lda, int mr, const void *P, int n
 }
 
 const qkern *qkern_avx512vnni(void) {
-    static const qkern k = {.q8 = q8_vl, .q4 = qkern_q4_avx2, .mr = 4, .q8_pack = q8_pack,
+    static const qkern k = {.q8 = q8_vl, .q4 = q4_vl, .mr = 4, .q8_pack = q8_pack,
                             .q8_pgemm = q8_pgemm, .pmr = 4, .q8_pack_bytes = pack_bytes,
-                            .q4_pack = q4_pack, .q4_pgemm = q4_pgemm, .pmr4 = 4, .q4_pack_bytes = pack4_bytes};
+                            .q4_pack = q4_pack, .q4_pgemm = q4_pgemm, .pmr4 = 4, .q4_pack_bytes = pack4_bytes,
+                            .act = &qkern_act_avx2};
     __builtin_cpu_init();
     int ok = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&

@@ -18,6 +18,8 @@ typedef struct qact8 {
     int8_t *qs; size_t ldq;        /* [M][ldq], ldq >= K */
     float *d8; int32_t *corr8;     /* [M][ld8] each, ld8 = 8 * K/32 */
     size_t ld8;
+    float *d1; int32_t *c1;        /* packed GEMM only: d8, corr8 once per block, [M][ld1], ld1 = K/32 */
+    size_t ld1;
 } qact8;
 
 /* C[i, j] = sum over K of A[m0 + i] . W[j] for i < mr (<= 4), j < nr (any).
@@ -31,7 +33,18 @@ typedef void (*q4_tile_fn)(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k
  * each) out column-interleaved for outer-product dot products into P (see
  * quant_avx512.c); gemm then computes C[i, j] for i < mr (<= pmr), j < ncols. */
 typedef void (*q8_pack_fn)(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P);
-typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, float *C, size_t ldc);
+/* The panel may be a K chunk: its nb blocks are A's blocks k0 .. k0+nb-1, and
+ * k0 > 0 adds to C (the driver packs K chunks so that a panel of 256 columns
+ * fits in L2 whatever K). */
+typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, int k0, float *C,
+                            size_t ldc);
+
+/* Activation quantizers of a level; each is bit-equal to the scalar one
+ * (qact8_quant_row, quant_row_q8_k). */
+typedef struct qkern_act {
+    void (*q8)(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8);
+    void (*q8k)(const float *x, blk_q8_k *y, int64_t n);
+} qkern_act;
 
 typedef struct qkern {
     q8_tile_fn q8;
@@ -46,14 +59,19 @@ typedef struct qkern {
     void (*q4_pgemm)(const blk_q8_k *A, size_t lda, int mr, const void *P, int ncols, int nsb, float *C, size_t ldc);
     int pmr4;
     size_t (*q4_pack_bytes)(int ncols, int nsb);
+    const qkern_act *act;   /* NULL: the scalar quantizers */
 } qkern;
 
 /* One activation row (K = 32 * nb) into qs[K], d8[nb*8], corr8[nb*8]. */
 void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8);
 
-/* The 256-bit Q4_K tile (quant_avx2.c), shared with the AVX-512 level. */
-void qkern_q4_avx2(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
-                   size_t ldc);
+/* The 256-bit Q4_K tiles (quant_avx2.c) for any mr, nr, shared with the AVX-512
+ * level, which passes its own 1 x 4 GEMV tile (vpdpbusd ymm, EVEX form). */
+typedef void (*q4g_fn)(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int nsb, float *C);
+void qkern_q4_tiles(q4g_fn gemv4, const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr,
+                    int nsb, float *C, size_t ldc);
+
+extern const qkern_act qkern_act_avx2; /* quant_avx2.c, also used by the AVX-512 level */
 
 /* Q6_K x Q8_K tiles (quant_q6k_*.c), the same contract as q4_tile_fn. One tile
  * family serves every M, and each output's f32 sum runs in one order whatever

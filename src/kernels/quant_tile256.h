@@ -23,14 +23,29 @@ static inline float hsum8(__m256 v) {
 #define W_PREP_VNNI(w) _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80))
 #define DOT_VNNI(wp, w, av, corr) _mm256_dpbusd_avx_epi32(corr, wp, av)
 
+/* GEMV: W rows are contiguous, so the next 4-row group starts at W + 4 ldw;
+ * it is prefetched at the pace this group is read (136 bytes = 17/8 lines a
+ * block), one group ahead: short rows (K = 1536, 25 lines) are too short for
+ * the hardware prefetcher to ramp up on each of the 4 streams. Long rows
+ * (> 16 KB a group) are left to it: a group ahead would not fit in L1. */
+#define Q8_PREFETCH(pf, b) \
+    do { \
+        _mm_prefetch(pf, _MM_HINT_T0); \
+        _mm_prefetch(pf + 64, _MM_HINT_T0); \
+        pf += 128; \
+        if (((b) & 7) == 7) { _mm_prefetch(pf, _MM_HINT_T0); pf += 64; } \
+    } while (0)
+
 #define Q8_TILE(NAME, MR, NR, ATTR, PREP, DOT) \
     ATTR static void NAME(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C, size_t ldc) { \
         __m256 acc[MR][NR]; \
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps(); \
+        const char *pf = (const char *)(W + (size_t)NR * ldw); \
         for (int b = 0; b < nb; b++) { \
             __m256i w[NR], wp[NR]; \
             __m256 dw[NR]; \
+            if (MR == 1 && NR == 4 && nb <= 120 && ldw == (size_t)nb) Q8_PREFETCH(pf, b); \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                 const blk_q8_0 *blk = W + (size_t)j * ldw + b; \
                 w[j] = _mm256_loadu_si256((const __m256i *)blk->qs); \
@@ -82,6 +97,87 @@ static inline float hsum8(__m256 v) {
             else if (mr == 3) P##_3_1(A, m0, w, ldw, nb, C + j, ldc); \
             else P##_4_1(A, m0, w, ldw, nb, C + j, ldc); \
         } \
+    }
+
+/* --- Q4_K GEMV tile, shared the same way ------------------------------------ */
+/* The 8 scales as int16 in both 128-bit halves, and the 8 mins as int16, from
+ * the 12 packed bytes read as three 32-bit words (ggml's get_scale_min_k4 order). */
+static inline void q4k_scales_v(const uint8_t *s, __m256i *sc, __m128i *mn) {
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+    uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+    *mn = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
+}
+
+/* The 8 sub-block sums of a Q8_K block as int16 (each <= 32 * 127). */
+static inline __m128i q8k_subsums(const blk_q8_k *a) {
+    __m256i s = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), _mm256_set1_epi16(1));
+    return _mm_packs_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+}
+
+/* GEMV (1 A row x 4 W rows). Per 64-value group the two sub-blocks' dots are
+ * scaled in int32 (AVX2: vpmaddubsw then vpmaddwd by the scale; VNNI: vpdpbusd
+ * per sub-block, packed to int16 and vpmaddwd by the scales); per super-block
+ * the 4 rows' sums and mins terms are reduced together by horizontal adds and
+ * take one convert and one FMA against [d0 dmin0 d1 dmin1 ...] (f16 pairs). */
+#define Q4G_DOT_AVX2(lo, hi, alo, ahi, sc, g) \
+    _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(lo, alo), _mm256_shuffle_epi8(sc, q4_pick(2 * (g)))), \
+                     _mm256_madd_epi16(_mm256_maddubs_epi16(hi, ahi), _mm256_shuffle_epi8(sc, q4_pick(2 * (g) + 1))))
+#define Q4G_DOT_VNNI(DPBUSD, lo, hi, alo, ahi, sc, g) \
+    _mm256_madd_epi16(_mm256_packs_epi32(DPBUSD(_mm256_setzero_si256(), lo, alo), \
+                                         DPBUSD(_mm256_setzero_si256(), hi, ahi)), \
+                      _mm256_shuffle_epi8(sc, q4_pick2(g)))
+
+/* int16 scale j in every lane; scales 2g (lanes 0-3) and 2g+1 (4-7) per half */
+static inline __m256i q4_pick(int j) { return _mm256_set1_epi16((short)(((2 * j + 1) << 8) | (2 * j))); }
+static inline __m256i q4_pick2(int g) {
+    __m128i lo = _mm_set1_epi16((short)(((4 * g + 1) << 8) | (4 * g))), hi = _mm_set1_epi16((short)(((4 * g + 3) << 8) | (4 * g + 2)));
+    __m128i h = _mm_unpacklo_epi64(lo, hi);
+    return _mm256_broadcastsi128_si256(h);
+}
+
+#define Q4_GEMV4(NAME, ATTR, DOT) \
+    ATTR static void NAME(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int nsb, float *C) { \
+        __m256 acc = _mm256_setzero_ps(); \
+        const __m256i m4 = _mm256_set1_epi8(0x0F); \
+        const char *pf = (const char *)(W + 4 * ldw); /* the next group, as Q8_PREFETCH */ \
+        for (int b = 0; b < nsb; b++) { \
+            if (nsb <= 28 && ldw == (size_t)nsb) { \
+                for (int l = 0; l < 9; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0); \
+                pf += 4 * sizeof(blk_q4_k); \
+            } \
+            __m256i sc[4], isum[4]; \
+            __m128i mn[4]; \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) { \
+                q4k_scales_v(W[(size_t)j * ldw + b].scales, &sc[j], &mn[j]); \
+                isum[j] = _mm256_setzero_si256(); \
+            } \
+            _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) { \
+                __m256i alo = _mm256_loadu_si256((const __m256i *)(A[b].qs + 64 * g)); \
+                __m256i ahi = _mm256_loadu_si256((const __m256i *)(A[b].qs + 64 * g + 32)); \
+                _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) { \
+                    __m256i q = _mm256_loadu_si256((const __m256i *)(W[(size_t)j * ldw + b].qs + 32 * g)); \
+                    __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4); \
+                    isum[j] = _mm256_add_epi32(isum[j], DOT(lo, hi, alo, ahi, sc[j], g)); \
+                } \
+            } \
+            __m128i ss = q8k_subsums(&A[b]), m[4]; \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) m[j] = _mm_madd_epi16(mn[j], ss); \
+            __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(isum[0], isum[1]), _mm256_hadd_epi32(isum[2], isum[3])); \
+            __m128i xs = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); \
+            __m128i ms = _mm_hadd_epi32(_mm_hadd_epi32(m[0], m[1]), _mm_hadd_epi32(m[2], m[3])); \
+            __m256i v = _mm256_setr_m128i(_mm_unpacklo_epi32(xs, ms), _mm_unpackhi_epi32(xs, ms)); \
+            uint32_t dd[4]; \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) memcpy(&dd[j], &W[(size_t)j * ldw + b], 4); \
+            __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)dd)); \
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(dw, _mm256_set1_ps(A[b].d)), acc); \
+        } \
+        float t[8]; \
+        _mm256_storeu_ps(t, acc); \
+        for (int j = 0; j < 4; j++) C[j] = t[2 * j] - t[2 * j + 1]; \
     }
 
 #endif
