@@ -1,5 +1,6 @@
 /* The row-exactness contract of k_linear (kernels.h): on every ISA level this
- * CPU has and for F32/F16/BF16 weights, a row's bits are the same for every M in
+ * CPU has and for F32/F16/BF16 weights (and every int8 level for Q8_0, Q4_K,
+ * Q6_K weights), a row's bits are the same for every M in
  * [1, R] (R = k_linear_row_exact_rows: decode alone vs batched), and the same for
  * every M > R whatever the row's place in the call (offsets within the packed
  * micro tile, row and column tails) and the thread count. Batched generation
@@ -9,10 +10,19 @@
 #include <string.h>
 #include "testutil.h"
 #include "base/dtype.h"
+#include "base/quant.h"
 #include "base/threadpool.h"
 #include "kernels/kernels.h"
 
 #define MMAX 40 /* rows of x: past R = 15 and several 6- and 8-row micro tiles */
+
+/* rows x K quantized row by row (K a whole number of blocks) */
+static void *make_qw(const float *src, int rows, int K, dots_dtype dt) {
+    size_t rb = (size_t)dtype_row_bytes(dt, (uint64_t)K);
+    char *w = malloc(rb * rows);
+    for (int r = 0; r < rows; r++) quant_row(dt, src + (size_t)r * K, w + rb * r, K);
+    return w;
+}
 
 static void *make_w(const float *src, size_t n, dots_dtype dt) {
     void *w = malloc(n * (dt == DT_F32 ? 4 : 2));
@@ -105,6 +115,30 @@ int main(void) {
             }
             free(W);
             free(B);
+        }
+        free(x);
+        free(wf);
+    }
+    /* quantized weights on every int8 level: K = 1536, and 4608 (K-chunked Q8_0 panels) */
+    static const dots_dtype qdts[] = {DT_Q8_0, DT_Q4_K, DT_Q6_K};
+    int qK[2] = {1536, 4608};
+    for (int ki = 0; ki < 2; ki++) {
+        int K = qK[ki];
+        float *x = malloc(sizeof(float) * MMAX * K), *wf = malloc(sizeof(float) * (size_t)N * K);
+        test_fill_random(x, (size_t)MMAX * K, 21 + ki);
+        test_fill_random(wf, (size_t)N * K, 30 + ki);
+        for (int wi = 0; wi < 3; wi++) {
+            void *W = make_qw(wf, N, K, qdts[wi]);
+            for (int q = 0; q < QISA_COUNT; q++) {
+                if (qisa_select((dots_qisa)q) != (dots_qisa)q) continue;
+                int R = k_linear_row_exact_rows(qdts[wi]);
+                CHECK(R >= 1, "%s w=%s: R=%d", qisa_name((dots_qisa)q), dtype_name(qdts[wi]), R);
+                lin_case c = {pool, x, K, W, qdts[wi], bf, DT_F32, N, qisa_name((dots_qisa)q)};
+                check_small(&c, R, alone, y);
+                if (q != QISA_I8MM) check_packed(&c, R, all, y);
+            }
+            qisa_select(QISA_COUNT);
+            free(W);
         }
         free(x);
         free(wf);

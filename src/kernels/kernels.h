@@ -18,7 +18,10 @@
  * whatever other chunks of more than R rows share its call. R per level:
  * scalar: unlimited (INT_MAX); avx2, avx512, neon: 15 (PK_MIN_M - 1), with any
  * weight dtype; avx512bf16 and neonbf16: unlimited for BF16 weights (one bf16
- * tile serves every M), 15 for F32/F16.
+ * tile serves every M), 15 for F32/F16. Quantized weights (Q8_0, Q4_K, Q6_K):
+ * 3 (PACKED_MIN_M - 1 of qlinear.c) where the int8 level has a packed GEMM for
+ * the dtype, else unlimited; on i8mm 1 (its smmla tiles pair A rows: a row
+ * alone is one class; class 2 there is not checked).
  * All matrices are row-major; "NT" means C[m,n] = sum_k A[m,k] * B[n,k], which
  * is how Hugging Face stores Linear weights ([out, in]), so weights are used
  * straight from the memory map. */
@@ -73,6 +76,8 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
  * Q8_0 weights, Q8_K for Q4_K) and multiplied in int8; no dequantized copy of W. */
 int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                     const dots_lin_part *parts, int n_parts);
+/* k_linear_row_exact_rows for a quantized dtype on the active int8 level. */
+int k_qlinear_row_exact_rows(dots_dtype wdt);
 /* Int8 kernel levels, detected at run time. By default the best one within the
  * active level (DOTS_ISA): avx2 -> AVX-VNNI if present, else vpmaddubsw; avx512*
  * -> AVX512-VNNI; neon -> i8mm / dotprod. $DOTS_QISA or qisa_select overrides

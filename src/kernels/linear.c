@@ -322,6 +322,7 @@ int k_linear_supports(dots_dtype t) { return t == DT_F32 || t == DT_F16 || t == 
  * packed kernel serves the rest. Without a packed path for this dtype's
  * activation format, one tile family serves every M. */
 int k_linear_row_exact_rows(dots_dtype wdt) {
+    if (dtype_is_quant(wdt)) return k_qlinear_row_exact_rows(wdt);
     if (!k_linear_supports(wdt)) return 0;
     const kern_ops *o = kops();
     return o->pk_kernel && o->act[wdt] != ACT_BF16 ? o->pk_min_m - 1 : INT_MAX;

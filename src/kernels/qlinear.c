@@ -4,6 +4,7 @@
  * for Q4_K / Q6_K); the ISA's tile then does integer dot products per block. Work is
  * split over N panels for GEMV, over (M block, N panel) tiles for GEMM. */
 #include <pthread.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
@@ -299,6 +300,20 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     }
     *bias_f32 = (float *)(*scratch + abytes);
     return 0;
+}
+
+/* Class 1 (kernels.h): the tiles and the GEMV run a row the same way for
+ * M < PACKED_MIN_M; the packed GEMM (another sum order) takes over above. */
+int k_qlinear_row_exact_rows(dots_dtype wdt) {
+    dots_qisa q = qisa_active();
+    const qkern *k = qisa_table(q);
+    if (!k || (wdt != DT_Q8_0 && wdt != DT_Q4_K && wdt != DT_Q6_K)) return 0;
+    if (q == QISA_I8MM) return 1; /* smmla tiles pair A rows: only a row alone is known exact */
+    int packed = wdt == DT_Q8_0 ? k->q8_pack != NULL : wdt == DT_Q4_K ? k->q4_pack != NULL : 0;
+#if DOTS_X86
+    if (wdt == DT_Q6_K) packed = q == QISA_AVX512VNNI && q6kern_avx512_packed() != NULL;
+#endif
+    return packed ? PACKED_MIN_M - 1 : INT_MAX;
 }
 
 int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
