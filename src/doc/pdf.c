@@ -131,9 +131,12 @@ static dots_status render_page(fz_context *ctx, fz_page *page, int dpi, dots_ima
     unsigned char *s = fz_pixmap_samples(ctx, pix);
     out->rgb = malloc((size_t)w * h * 3);
     if (!out->rgb) { fz_drop_pixmap(ctx, pix); return dots_fail(e, DOTS_E_NOMEM, "%s: out of memory for %dx%d pixels", label, w, h); }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++)
-            memcpy(out->rgb + ((size_t)y * w + x) * 3, s + y * stride + (ptrdiff_t)x * n, 3);
+    for (int y = 0; y < h; y++) {
+        unsigned char *d = out->rgb + (size_t)y * w * 3;
+        const unsigned char *r = s + y * stride;
+        if (n == 3) memcpy(d, r, (size_t)w * 3); /* RGB without alpha: whole rows */
+        else for (int x = 0; x < w; x++) memcpy(d + (size_t)x * 3, r + (ptrdiff_t)x * n, 3);
+    }
     out->width = w; out->height = h;
     fz_drop_pixmap(ctx, pix);
     return DOTS_OK;
