@@ -420,8 +420,8 @@ typedef void (*p4_fn)(const blk_q8_k *, size_t, const char *, int, float *, size
         int ng = (ncols + 7) / 8; \
         for (int g = 0; g < ng; g += 2) { \
             int n_here = ng - g >= 2 ? 2 : 1, last_cols = ncols - 8 * (g + n_here - 1); \
-            (n_here == 2 ? two : one)[mr - 1](A, lda, (const char *)Pk + (size_t)g * nsb * P4_BYTES, nsb, C + 8 * g, ldc, \
-                                              last_cols); \
+            p4_fn f = n_here == 2 ? two[mr - 1] : one[mr - 1]; /* (c ? a : b)[i] trips UBSan's object-size check */ \
+            f(A, lda, (const char *)Pk + (size_t)g * nsb * P4_BYTES, nsb, C + 8 * g, ldc, last_cols); \
         } \
     }
 
