@@ -121,24 +121,6 @@ static void q8_pgemm(const qact8 *A, int m0, int mr, const void *P, int ncols, i
 
 static size_t pack4_bytes(int ncols, int nsb) { return (size_t)((ncols + 15) / 16) * (size_t)nsb * PG4_BYTES; }
 
-static void q4_unpack_row(const blk_q4_k *w, uint8_t *q, float *dsc, int16_t *mn, float *dmin) {
-    const __m256i m4 = _mm256_set1_epi8(0x0F);
-    for (int g = 0; g < 4; g++) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * g));
-        _mm256_storeu_si256((__m256i *)(q + 64 * g), _mm256_and_si256(v, m4));
-        _mm256_storeu_si256((__m256i *)(q + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
-    }
-    const uint8_t *s = w->scales;
-    float d = _cvtsh_ss(w->d);
-    for (int j = 0; j < 4; j++) {
-        dsc[j] = d * (float)(s[j] & 63);
-        dsc[j + 4] = d * (float)((s[j + 8] & 0xF) | ((s[j] >> 6) << 4));
-        mn[j] = (int16_t)(s[j + 4] & 63);
-        mn[j + 4] = (int16_t)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
-    }
-    *dmin = _cvtsh_ss(w->dmin);
-}
-
 static void q4_pack(const blk_q4_k *W, size_t ldw, int ncols, int nsb, void *P) {
     uint8_t tmp[16][256];
     float dsc[16][8], dmin[16];
@@ -148,7 +130,7 @@ static void q4_pack(const blk_q4_k *W, size_t ldw, int ncols, int nsb, void *P) 
     for (int g = 0; g < (ncols + 15) / 16; g++)
         for (int b = 0; b < nsb; b++) {
             for (int c = 0; c < 16; c++) {
-                if (16 * g + c < ncols) q4_unpack_row(W + (size_t)(16 * g + c) * ldw + b, tmp[c], dsc[c], mn[c], &dmin[c]);
+                if (16 * g + c < ncols) q4k_unpack_blk(W + (size_t)(16 * g + c) * ldw + b, tmp[c], dsc[c], mn[c], &dmin[c]);
                 else { memset(tmp[c], 0, 256); memset(dsc[c], 0, sizeof dsc[c]); memset(mn[c], 0, sizeof mn[c]); dmin[c] = 0; }
             }
             char *dst = (char *)P + ((size_t)g * nsb + b) * PG4_BYTES;

@@ -6,6 +6,26 @@
 #define DOTS_QUANT_TILE256_H
 #include "kernels/quant_kern.h"
 
+/* One Q4_K super-block of one W row for the packed GEMMs of both levels: values
+ * (u8, natural order), d*sc per sub-block, 6-bit mins, dmin. */
+static void q4k_unpack_blk(const blk_q4_k *w, uint8_t q[256], float dsc[8], int16_t mn[8], float *dmin) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int g = 0; g < 4; g++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(w->qs + 32 * g));
+        _mm256_storeu_si256((__m256i *)(q + 64 * g), _mm256_and_si256(v, m4));
+        _mm256_storeu_si256((__m256i *)(q + 64 * g + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+    }
+    const uint8_t *s = w->scales;
+    float d = _cvtsh_ss(w->d);
+    for (int j = 0; j < 4; j++) {
+        dsc[j] = d * (float)(s[j] & 63);
+        dsc[j + 4] = d * (float)((s[j + 8] & 0xF) | ((s[j] >> 6) << 4));
+        mn[j] = (int16_t)(s[j + 4] & 63);
+        mn[j + 4] = (int16_t)((s[j + 8] >> 4) | ((s[j + 4] >> 6) << 4));
+    }
+    *dmin = _cvtsh_ss(w->dmin);
+}
+
 static inline float hsum8(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
