@@ -50,6 +50,7 @@ static int run_linear(dots_pool *pool, const qcase *c, float *y) {
     return k_linear(pool, c->x, c->M, c->K, c->W, c->wdt, c->bias, DT_F32, y, c->N);
 }
 
+
 /* |y - ref| <= tol * sum_k |x w| for every element */
 static int check_close(const qcase *c, const float *y, const float *ref, double tol, const char *what) {
     int bad = 0;
@@ -66,6 +67,30 @@ static int check_close(const qcase *c, const float *y, const float *ref, double 
     return bad;
 }
 
+/* One case (wdt, M x K x N, seed) on every int8 level against the scalar one;
+ * returns the number of levels compared. */
+static int levels_vs_scalar(dots_pool *pool, dots_dtype wdt, int M, int K, int N, unsigned seed) {
+    qcase c;
+    make_case(&c, wdt, M, K, N, seed);
+    float *ref = malloc(sizeof(float) * M * N), *y = malloc(sizeof(float) * M * N);
+    qisa_select(QISA_SCALAR);
+    CHECK(run_linear(pool, &c, ref) == 0, "scalar qlinear ran");
+    int tested = 0;
+    for (int q = QISA_SCALAR + 1; q < QISA_COUNT; q++) {
+        if (!qisa_supported((dots_qisa)q)) continue;
+        qisa_select((dots_qisa)q);
+        memset(y, 0xff, sizeof(float) * M * N);
+        CHECK(run_linear(pool, &c, y) == 0, "qlinear ran");
+        char what[128];
+        snprintf(what, sizeof what, "%s %s M=%d K=%d N=%d vs scalar", qisa_name((dots_qisa)q), dtype_name(c.wdt), M,
+                 K, N);
+        check_close(&c, y, ref, 2e-5, what);
+        tested++;
+    }
+    free(ref); free(y); free_case(&c);
+    return tested;
+}
+
 static void test_levels_vs_ref(dots_pool *pool) {
     static const int Ms[] = {1, 2, 3, 4, 5, 7, 64, 67, 300};
     static const int Ks[] = {1536, 8960};
@@ -77,23 +102,7 @@ static void test_levels_vs_ref(dots_pool *pool) {
             for (int mi = 0; mi < (int)(sizeof Ms / sizeof *Ms); mi++) {
                 int M = Ms[mi], K = Ks[ki], N = Ns[(mi + ki) % 4];
                 if (M == 300 && K == 8960) N = 37;
-                qcase c;
-                make_case(&c, types[ti], M, K, N, 100 + mi * 7 + ki);
-                float *ref = malloc(sizeof(float) * M * N), *y = malloc(sizeof(float) * M * N);
-                qisa_select(QISA_SCALAR);
-                CHECK(run_linear(pool, &c, ref) == 0, "scalar qlinear ran");
-                for (int q = QISA_SCALAR + 1; q < QISA_COUNT; q++) {
-                    if (!qisa_supported((dots_qisa)q)) continue;
-                    qisa_select((dots_qisa)q);
-                    memset(y, 0xff, sizeof(float) * M * N);
-                    CHECK(run_linear(pool, &c, y) == 0, "qlinear ran");
-                    char what[128];
-                    snprintf(what, sizeof what, "%s %s M=%d K=%d N=%d vs scalar", qisa_name((dots_qisa)q),
-                             dtype_name(c.wdt), M, K, N);
-                    check_close(&c, y, ref, 2e-5, what);
-                    tested++;
-                }
-                free(ref); free(y); free_case(&c);
+                tested += levels_vs_scalar(pool, types[ti], M, K, N, 100 + mi * 7 + ki);
             }
     qisa_select(QISA_COUNT);
     printf("level comparisons: %d (active int8 level: %s)\n", tested, qisa_name(qisa_active()));
@@ -110,23 +119,7 @@ static void test_awkward_shapes(dots_pool *pool) {
         for (int kb = 1; kb <= 3; kb++)
             for (int M = 1; M <= 20; M++) {
                 int K = kb * (types[ti] == DT_Q8_0 ? 3 * QK8_0 : QK_K), N = Ns[(M + kb) % 6];
-                qcase c;
-                make_case(&c, types[ti], M, K, N, 900 + M * 5 + kb);
-                float *ref = malloc(sizeof(float) * M * N), *y = malloc(sizeof(float) * M * N);
-                qisa_select(QISA_SCALAR);
-                CHECK(run_linear(pool, &c, ref) == 0, "scalar qlinear ran");
-                for (int q = QISA_SCALAR + 1; q < QISA_COUNT; q++) {
-                    if (!qisa_supported((dots_qisa)q)) continue;
-                    qisa_select((dots_qisa)q);
-                    memset(y, 0xff, sizeof(float) * M * N);
-                    CHECK(run_linear(pool, &c, y) == 0, "qlinear ran");
-                    char what[128];
-                    snprintf(what, sizeof what, "%s %s M=%d K=%d N=%d vs scalar", qisa_name((dots_qisa)q),
-                             dtype_name(c.wdt), M, K, N);
-                    check_close(&c, y, ref, 2e-5, what);
-                    tested++;
-                }
-                free(ref); free(y); free_case(&c);
+                tested += levels_vs_scalar(pool, types[ti], M, K, N, 900 + M * 5 + kb);
             }
     qisa_select(QISA_COUNT);
     printf("awkward-shape comparisons: %d\n", tested);
