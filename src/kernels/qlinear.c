@@ -302,6 +302,20 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     return 0;
 }
 
+/* The Q6_K packed GEMM of level q (NULL: none). */
+static const q6_packed *q6_packed_of(dots_qisa q) {
+#if DOTS_X86
+    if (q == QISA_AVX512VNNI) return q6kern_avx512_packed();
+#endif
+    (void)q;
+    return NULL;
+}
+
+/* Whether level q (table k) has a packed GEMM for wdt: it serves M >= PACKED_MIN_M. */
+static int has_packed(dots_qisa q, const qkern *k, dots_dtype wdt) {
+    return wdt == DT_Q6_K ? q6_packed_of(q) != NULL : wdt == DT_Q8_0 ? k->q8_pack != NULL : k->q4_pack != NULL;
+}
+
 /* Class 1 (kernels.h): the tiles and the GEMV run a row the same way for
  * M < PACKED_MIN_M; the packed GEMM (another sum order) takes over above. */
 int k_qlinear_row_exact_rows(dots_dtype wdt) {
@@ -309,11 +323,7 @@ int k_qlinear_row_exact_rows(dots_dtype wdt) {
     const qkern *k = qisa_table(q);
     if (!k || (wdt != DT_Q8_0 && wdt != DT_Q4_K && wdt != DT_Q6_K)) return 0;
     if (q == QISA_I8MM) return 1; /* smmla tiles pair A rows: only a row alone is known exact */
-    int packed = wdt == DT_Q8_0 ? k->q8_pack != NULL : wdt == DT_Q4_K ? k->q4_pack != NULL : 0;
-#if DOTS_X86
-    if (wdt == DT_Q6_K) packed = q == QISA_AVX512VNNI && q6kern_avx512_packed() != NULL;
-#endif
-    return packed ? PACKED_MIN_M - 1 : INT_MAX;
+    return has_packed(q, k, wdt) ? PACKED_MIN_M - 1 : INT_MAX;
 }
 
 int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
@@ -338,17 +348,15 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
     }
     qact_job a;
     memset(&a, 0, sizeof a);
-    a.k = qisa_table(qisa_active());
-    a.q6 = q6_tile(qisa_active());
-#if DOTS_X86
-    if (qisa_active() == QISA_AVX512VNNI) a.q6p = q6kern_avx512_packed();
-#endif
+    dots_qisa level = qisa_active();
+    a.k = qisa_table(level);
+    a.q6 = q6_tile(level);
+    a.q6p = q6_packed_of(level);
     a.wdt = wdt; a.x = x; a.M = M; a.K = K;
     char *scratch;
     float *bias_f32;
     if (qscratch(&a, nbias, &scratch, &bias_f32) != 0) return -1;
-    a.packed = M >= PACKED_MIN_M &&
-               (wdt == DT_Q6_K ? a.q6p != NULL : wdt == DT_Q8_0 ? a.k->q8_pack != NULL : a.k->q4_pack != NULL);
+    a.packed = M >= PACKED_MIN_M && has_packed(level, a.k, wdt);
     int T = pool_threads(pool);
     int nt = M < 4 * T ? M : 4 * T;
     a.rows_per_task = (M + nt - 1) / nt;
