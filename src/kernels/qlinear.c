@@ -212,7 +212,7 @@ static void qlin_packed(const qact_job *a, const qpart *p, int m0, int m1, int n
  * bits of M = 2..3. */
 static void qlin_gemv(const qact_job *a, const qpart *p, int n0, int n1) {
     int q = (n1 - n0) / 4;
-    size_t ldw = p->wrow / (a->wdt == DT_Q8_0 ? sizeof(blk_q8_0) : a->wdt == DT_Q6_K ? sizeof(blk_q6_k) : sizeof(blk_q4_k));
+    size_t ldw = (size_t)(a->K / dtype_block_elems(a->wdt)); /* blocks per W row */
     for (int r = 0; r < q + (n1 - n0) % 4; r++) {
         int n = r < q ? n0 + r : n0 + 3 * q + r, nr = r < q ? 4 : 1;
         size_t ld = r < q ? (size_t)q * ldw : ldw;
