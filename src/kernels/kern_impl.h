@@ -120,7 +120,7 @@ static inline float kern_w_at(const void *w, dots_dtype dt, size_t i) {
  * kept between calls (no allocation per call once sizes are seen), so two
  * callers on different threads never share one. NULL if out of memory.
  * kern_scratch_done gives back a buffer grown past a few tens of MB. */
-typedef enum { KS_LINEAR, KS_PANEL, KS_ATTN, KS_ATTN_SEG, KS_COUNT } kern_slot;
+typedef enum { KS_LINEAR, KS_PANEL, KS_ATTN, KS_ATTN_SEG, KS_QLINEAR, KS_QPANELS, KS_COUNT } kern_slot;
 void *kern_scratch(kern_slot slot, size_t bytes);
 void kern_scratch_done(kern_slot slot);
 

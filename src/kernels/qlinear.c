@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "kernels/kern_impl.h"
 #include "kernels/quant_kern.h"
 
 static const char *k_qisa_names[QISA_COUNT] = {"scalar", "avx2", "avxvnni", "avx512vnni", "neon", "dotprod", "i8mm"};
@@ -287,7 +288,7 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
         abytes = M * (K / QK_K) * sizeof(blk_q8_k);
     }
     abytes = (abytes + 63) / 64 * 64;
-    *scratch = dots_alloc(abytes + nbias * sizeof(float), "quantized linear scratch", NULL);
+    *scratch = kern_scratch(KS_QLINEAR, abytes + nbias * sizeof(float)); /* the caller thread's, kept: no malloc per token */
     if (!*scratch) return -1;
     if (a->wdt == DT_Q8_0) {
         a->a8.d8 = (float *)*scratch;
@@ -392,11 +393,11 @@ int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wd
                     : wdt == DT_Q8_0 ? a.k->q8_pack_bytes(nb_max, q8_chunk_blocks(K / QK8_0))
                                      : a.k->q4_pack_bytes(nb_max, K / QK_K);
         a.pack_stride = (pb + 63) / 64 * 64;
-        a.pack = dots_alloc(a.pack_stride * (size_t)T, "quantized linear panels", NULL);
-        if (!a.pack) { dots_free(scratch); return -1; }
+        a.pack = kern_scratch(KS_QPANELS, a.pack_stride * (size_t)T); /* one panel per pool thread */
+        if (!a.pack) { kern_scratch_done(KS_QLINEAR); return -1; }
     }
     pool_run(pool, ntasks, qlin_task, &j);
-    dots_free(a.pack);
-    dots_free(scratch);
+    if (a.pack) kern_scratch_done(KS_QPANELS);
+    kern_scratch_done(KS_QLINEAR);
     return 0;
 }
