@@ -136,7 +136,8 @@ out = os.path.join(WORK, "out7")
 jl = os.path.join(out, "sample.jsonl")
 env = dict(os.environ)
 env.pop("DOTSOCR_MODEL", None)
-slow = ["--model", MODEL, "--max-tokens", "400", "--threads", "2", "--quiet"]
+# --batch 1: one page after another (a batch finishes its pages in the same step: nothing between them to kill)
+slow = ["--model", MODEL, "--max-tokens", "400", "--threads", "2", "--batch", "1", "--quiet"]
 p = subprocess.Popen([BIN, "parse", SAMPLE, "--out", out, "--dpi", "72", *slow], env=env,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 t0 = time.time()
