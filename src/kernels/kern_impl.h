@@ -61,6 +61,14 @@ typedef struct kern_ops {
     pk_kernel_fn pk_kernel;
     pk_apack_fn pk_apack;  /* NULL: the kernel reads A in place */
     int pk_mr, pk_nr, pk_min_m;
+    /* packed GEMM for BF16 weights with bf16 activations (act[] ACT_BF16), NULL
+     * where the ISA has none: the same driver, but pk16_pack writes Bp as
+     * [kc/2][pk16_nr] pairs of k (uint32: the weights of k and k + 1; an odd kc
+     * pairs its last k with 0), pk16_kernel reads A as bf16 rows in place (lda
+     * elements apart, the pointers cast to float *), and the K chunks are even. */
+    pk_pack_fn pk16_pack;
+    pk_kernel_fn pk16_kernel;
+    int pk16_mr, pk16_nr, pk16_min_m;
     /* attention tiles: [0] f32 operands, [1] native bf16 operands (NULL where the
      * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];

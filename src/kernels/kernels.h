@@ -16,9 +16,10 @@
  * another order). So a row gives the same bits alone (M = 1) and batched with
  * up to R - 1 others, and a prefill chunk of more than R rows the same bits
  * whatever other chunks of more than R rows share its call. R per level:
- * scalar: unlimited (INT_MAX); avx2, avx512, neon: 15 (PK_MIN_M - 1), with any
- * weight dtype; avx512bf16 and neonbf16: unlimited for BF16 weights (one bf16
- * tile serves every M), 15 for F32/F16. Quantized weights (Q8_0, Q4_K, Q6_K):
+ * scalar: unlimited (INT_MAX); avx2, avx512, neon, avx512bf16: 15 (PK_MIN_M - 1,
+ * PK16_MIN_M - 1 for BF16 weights on avx512bf16), with any weight dtype;
+ * neonbf16: unlimited for BF16 weights (one bf16 tile serves every M), 15 for
+ * F32/F16. Quantized weights (Q8_0, Q4_K, Q6_K):
  * 3 (PACKED_MIN_M - 1 of qlinear.c) where the int8 level has a packed GEMM for
  * the dtype, else unlimited; on i8mm 1 (its smmla tiles pair A rows: a row
  * alone is one class; class 2 there is not checked).

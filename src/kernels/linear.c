@@ -112,11 +112,11 @@ static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
         for (int m = m0; m < m1; m += j->PMR) {
             int mr = m1 - m < j->PMR ? m1 - m : j->PMR;
             const float *a = j->apack ? (const float *)j->A + (size_t)k0 * j->Mp + (size_t)m * kc
-                                      : (const float *)j->A + (size_t)m * j->lda + k0;
+                                      : (const float *)(j->A + ((size_t)m * j->lda + k0) * j->asz); /* f32 or bf16 rows */
             pf_walk apf; /* the next row group's A: PMR rows in place, or one packed block */
             int mr1 = m1 - (m + j->PMR) < j->PMR ? m1 - (m + j->PMR) : j->PMR;
-            pf_init(&apf, (const char *)(a + (size_t)j->PMR * j->lda), j->lda * sizeof(float),
-                    mr1 > 0 && !j->apack ? mr1 : 0, (size_t)kc * sizeof(float));
+            pf_init(&apf, (const char *)a + (size_t)j->PMR * j->lda * j->asz, j->lda * j->asz,
+                    mr1 > 0 && !j->apack ? mr1 : 0, (size_t)kc * j->asz);
             size_t astep = (apf.left + nsl - 1) / nsl;
             /* packed A: the kernel prefetches the next group's (contiguous) block as it runs */
             int alines = mr1 > 0 && j->apack ? (int)(((size_t)j->PMR * kc * sizeof(float) + CL - 1) / CL) : 0;
@@ -232,8 +232,10 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     kact act = o->act[wdt];
     /* packed path (and its K chunks, which depend on K only: row-exact) */
     int packed = o->pk_kernel && act != ACT_BF16 && M >= o->pk_min_m;
+    int packed16 = o->pk16_kernel && act == ACT_BF16 && M >= o->pk16_min_m; /* bf16 pairs (kern_impl.h pk16_*) */
     int apack = packed && o->pk_apack;
     int pk_nk = (K + PK_KC - 1) / PK_KC, pkc = (K + pk_nk - 1) / pk_nk;
+    if (packed16) pkc += pkc & 1; /* whole k pairs in every chunk but the last */
     size_t Mp = apack ? ((size_t)M + o->pk_mr - 1) / o->pk_mr * o->pk_mr : (size_t)M;
 
     /* scratch: converted activations, then the biases in f32 */
@@ -283,13 +285,13 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         j->kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
         int NB = (int)(PANEL_BYTES / ((size_t)j->kc * j->wsz)) / j->NR * j->NR;
         int step = j->NR, mr = j->MR; /* N and M granules of the blocks */
-        if (packed) {
-            /* packed: balanced K chunks of about PK_KC; the f32 panel fills PANEL_BYTES */
-            j->pk_pack = o->pk_pack; j->pk_kernel = o->pk_kernel;
-            j->PMR = o->pk_mr; j->PNR = o->pk_nr; j->wdt = wdt;
+        if (packed || packed16) {
+            /* packed: balanced K chunks of about PK_KC; the converted panel fills PANEL_BYTES */
+            j->pk_pack = packed ? o->pk_pack : o->pk16_pack; j->pk_kernel = packed ? o->pk_kernel : o->pk16_kernel;
+            j->PMR = packed ? o->pk_mr : o->pk16_mr; j->PNR = packed ? o->pk_nr : o->pk16_nr; j->wdt = wdt;
             j->pkc = pkc; j->apack = apack; j->Mp = Mp;
             step = j->PNR; mr = j->PMR;
-            NB = (int)(PANEL_BYTES / ((size_t)j->pkc * sizeof(float))) / step * step;
+            NB = (int)(PANEL_BYTES / ((size_t)j->pkc * (packed ? sizeof(float) : 2))) / step * step;
         }
         if (NB < step) NB = step;
         if (j->pk_kernel) { /* balanced blocks of at most PK_MB rows, whole groups */
@@ -325,7 +327,8 @@ int k_linear_row_exact_rows(dots_dtype wdt) {
     if (dtype_is_quant(wdt)) return k_qlinear_row_exact_rows(wdt);
     if (!k_linear_supports(wdt)) return 0;
     const kern_ops *o = kops();
-    return o->pk_kernel && o->act[wdt] != ACT_BF16 ? o->pk_min_m - 1 : INT_MAX;
+    if (o->act[wdt] == ACT_BF16) return o->pk16_kernel ? o->pk16_min_m - 1 : INT_MAX;
+    return o->pk_kernel ? o->pk_min_m - 1 : INT_MAX;
 }
 
 int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
