@@ -285,8 +285,11 @@ def part_drift():
     base = tiny_preset(3)
     g8, _ = make_pair("q8_0", base, "q8_0")
     gv, _ = make_pair("q8_0-f16vision", base, "q8_0", "--vision", "f16")
-    drift("tiny Q8_0 LM, f16 vision vs bf16", base, gv, 0.998, 0.999, 0.85)
-    drift("tiny Q8_0 (LM+vision) vs bf16", base, g8, 0.998, 0.999, 0.85)
+    # tiny's worst step (min over 256) moves with the bf16 reference's own summation order: the
+    # AVX512_BF16 packed GEMM moved it from 0.998386 to 0.997992 (mean 0.999643 -> 0.999621), so
+    # its bar is 0.997; the mean keeps 0.999, and 'small' below keeps 0.999 on every step
+    drift("tiny Q8_0 LM, f16 vision vs bf16", base, gv, 0.997, 0.999, 0.85)
+    drift("tiny Q8_0 (LM+vision) vs bf16", base, g8, 0.997, 0.999, 0.85)
     small = os.path.join(OUT, "small-preset")
     r = sh(PY, os.path.join(SRC, "tools", "make_random_checkpoint.py"), "--out", small, "--preset", "small", "--seed", "5")
     check(r.returncode == 0, "make_random_checkpoint small")
