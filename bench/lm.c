@@ -202,7 +202,8 @@ int main(int argc, char **argv) {
             for (int k = 0; k < n_decode; k++) {
                 double ts = dots_now();
                 if (lm_decode(lm, st, pool, tok, logits, &e)) return fail(&e);
-                if (dots_now() - ts < fastest) fastest = dots_now() - ts;
+                double step = dots_now() - ts;
+                if (step < fastest) fastest = step;
                 int b = 0;
                 for (int v = 1; v < V; v++) if (logits[v] > logits[b]) b = v;
                 tok = b;

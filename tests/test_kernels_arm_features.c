@@ -24,7 +24,7 @@ int main(void) {
     const kern_ops *o = kops();
     CHECK(o->act[DT_BF16] != ACT_BF16 && o->qk[1] == NULL && o->pv[1] == NULL,
           "neon level has bf16 slots (act %d, qk %p)", (int)o->act[DT_BF16], (void *)o->qk[1]);
-    CHECK(o->pk_kernel != NULL, "neon level has no packed f32 GEMM");
+    CHECK(o->pk.kernel != NULL, "neon level has no packed f32 GEMM");
     dots_isa got = isa_select(ISA_NEONBF16);
     o = kops();
     if (bf16) {

@@ -154,7 +154,7 @@ AINL void axpy_bf16_T(const int G, const float *p, size_t ldp, const bf16_t *V, 
         int nk = n - j0 < AXPY_KEYS ? n - j0 : AXPY_KEYS;
         for (int g = 0; g < G; g++) {
             for (int j = 0; j < nk; j += 16) {
-                __mmask16 m = (__mmask16)(nk - j >= 16 ? 0xffff : (1u << (nk - j)) - 1);
+                __mmask16 m = tailmask((size_t)(nk - j));
                 _mm256_store_si256((__m256i *)(pb[g] + j), cvt16_bf16(_mm512_maskz_loadu_ps(m, p + g * ldp + j0 + j)));
             }
         }

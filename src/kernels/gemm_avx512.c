@@ -13,7 +13,7 @@ AINL void tile_T(const int MRc, const dots_dtype dt, const float *A, size_t lda,
     for (int i = 0; i < 16; i++) c[i] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k += 16) {
         /* full vectors, then one masked tail (a constant mask lets loads fold into the FMAs) */
-        __mmask16 m = kc - k >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (kc - k)) - 1);
+        __mmask16 m = tailmask((size_t)(kc - k));
         if (m == 0xffff) {
             __m512 b[4];
 #pragma GCC unroll 4
@@ -52,7 +52,7 @@ void kops_fill_avx512(kern_ops *o) {
     o->tile[DT_F16] = tile_f16; o->act[DT_F16] = ACT_F32;
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
     for (int i = 0; i < 3; i++) o->mr[i] = o->nr[i] = 4;
-    /* the AVX2 packed path (kept from kops_fill_avx2) still serves M >= pk_min_m for the
+    /* the AVX2 packed path (kept from kops_fill_avx2) still serves M >= pk.min_m for the
      * f32-activation dtypes: measured ~2x these zmm tiles, whose dot products along K
      * end in a horizontal sum per output */
     kops_fill_vec_avx512(o);

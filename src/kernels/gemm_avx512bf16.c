@@ -2,7 +2,7 @@
  *  - Tiles (M < PK16_MIN_M, GEMV): 4 activation rows x 4 weight rows of 16-lane
  *    accumulators, each a dot product along K (32 bf16 per instruction), then one
  *    transpose-and-add tree for all 16 sums. Works on the stored [N, K] weights.
- *  - Packed path (M >= PK16_MIN_M, kern_impl.h pk16_*): a panel's 32-row slivers
+ *  - Packed path (M >= PK16_MIN_M, kern_impl.h kern_ops.pk16): a panel's 32-row slivers
  *    are repacked once per K chunk to Bp[k/2][32] pairs of k (one vdpbf16ps
  *    operand holds 16 columns x 2 k), and an 8 x 32 outer-product kernel (16 zmm
  *    accumulators) broadcasts a k pair of each A row: 2 loads + 8 broadcasts per
@@ -89,9 +89,9 @@ static void pk16_pack(const void *Wv, dots_dtype wdt, size_t ldw, int nr, int kc
     }
 }
 
-AINL void store16_row(float *ci, __m512 r0, __m512 r1, __m512 bv0, __m512 bv1, int nr, int accumulate) {
-    __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
-    __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
+/* m0, m1: the columns 0..15 and 16..31 that exist (nr of them) */
+AINL void store16_row(float *ci, __m512 r0, __m512 r1, __m512 bv0, __m512 bv1, __mmask16 m0, __mmask16 m1,
+                      int accumulate) {
     r0 = _mm512_add_ps(r0, bv0);
     r1 = _mm512_add_ps(r1, bv1);
     if (accumulate) {
@@ -100,6 +100,17 @@ AINL void store16_row(float *ci, __m512 r0, __m512 r1, __m512 bv0, __m512 bv1, i
     }
     _mm512_mask_storeu_ps(ci, m0, r0);
     _mm512_mask_storeu_ps(ci + 16, m1, r1);
+}
+
+/* One k pair (k, k + 1) of the 8 x 32 block; last: k is the odd tail, paired with 0. */
+AINL void pair_step(__m512 c[PMR16][2], const bf16_t *const a[PMR16], int k, int last, const uint32_t *Bp) {
+    __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp), b1 = (__m512bh)_mm512_loadu_si512(Bp + 16);
+#pragma GCC unroll 8
+    for (int i = 0; i < PMR16; i++) {
+        __m512bh av = (__m512bh)_mm512_set1_epi32((int)(last ? (uint32_t)a[i][k] : ld32(a[i] + k)));
+        c[i][0] = _mm512_dpbf16_ps(c[i][0], av, b0);
+        c[i][1] = _mm512_dpbf16_ps(c[i][1], av, b1);
+    }
 }
 
 /* C[8,32] (= or +=) A[8,kc] Bp (+ bias), A bf16 rows lda apart read in place
@@ -114,37 +125,16 @@ static void pk16_kernel(const float *Af, size_t lda, int mr, const float *Bpf, i
     __m512 c[PMR16][2];
     for (int i = 0; i < PMR16; i++) c[i][0] = c[i][1] = _mm512_setzero_ps();
     int np = kc / 2;
-    for (int kp = 0; kp < np; kp++, Bp += PNR16) {
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp), b1 = (__m512bh)_mm512_loadu_si512(Bp + 16);
-#pragma GCC unroll 8
-        for (int i = 0; i < PMR16; i++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)ld32(a[i] + 2 * kp));
-            c[i][0] = _mm512_dpbf16_ps(c[i][0], av, b0);
-            c[i][1] = _mm512_dpbf16_ps(c[i][1], av, b1);
-        }
-    }
-    if (kc & 1) { /* odd tail: (A[kc-1], 0) against (W, 0) */
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp), b1 = (__m512bh)_mm512_loadu_si512(Bp + 16);
-#pragma GCC unroll 8
-        for (int i = 0; i < PMR16; i++) {
-            __m512bh av = (__m512bh)_mm512_set1_epi32((int)(uint32_t)a[i][kc - 1]);
-            c[i][0] = _mm512_dpbf16_ps(c[i][0], av, b0);
-            c[i][1] = _mm512_dpbf16_ps(c[i][1], av, b1);
-        }
-    }
-    __m512 bv0 = _mm512_setzero_ps(), bv1 = bv0;
-    if (bias) {
-        __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xffff : (1u << nr) - 1);
-        __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xffff : nr <= 16 ? 0 : (1u << (nr - 16)) - 1);
-        bv0 = _mm512_maskz_loadu_ps(m0, bias);
-        bv1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-    }
-    for (int i = 0; i < mr; i++) store16_row(C + (size_t)i * ldc, c[i][0], c[i][1], bv0, bv1, nr, accumulate);
+    for (int kp = 0; kp < np; kp++, Bp += PNR16) pair_step(c, a, 2 * kp, 0, Bp);
+    if (kc & 1) pair_step(c, a, kc - 1, 1, Bp); /* odd tail: (A[kc-1], 0) against (W, 0) */
+    __mmask16 m0 = tailmask((size_t)nr), m1 = tailmask(nr > 16 ? (size_t)(nr - 16) : 0);
+    __m512 bv0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
+    __m512 bv1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
+    for (int i = 0; i < mr; i++) store16_row(C + (size_t)i * ldc, c[i][0], c[i][1], bv0, bv1, m0, m1, accumulate);
 }
 
 void kops_fill_avx512bf16(kern_ops *o) {
-    o->pk16_pack = pk16_pack; o->pk16_kernel = pk16_kernel;
-    o->pk16_mr = PMR16; o->pk16_nr = PNR16; o->pk16_min_m = PK16_MIN_M;
+    o->pk16 = (pk_ops){pk16_pack, pk16_kernel, NULL, PMR16, PNR16, PK16_MIN_M};
     o->tile[DT_BF16] = tile_bf16;
     o->act[DT_BF16] = ACT_BF16;
     o->mr[DT_BF16] = 4;

@@ -22,28 +22,39 @@ typedef void (*gemm_tile_fn)(const void *A, size_t lda, int mr, const void *W, s
 
 /* Packed GEMM (optional: slots NULL where an ISA has none; the driver then uses
  * the tiles above). linear.c, per (M block, N panel) task and per K chunk of kc:
- *  1. pk_pack converts the panel's weights once to f32 slivers in per-thread
- *     scratch (L2-resident): sliver s holds weight rows n0 + s*pk_nr .. as
- *     Bp[k][pk_nr] (k < kc), rows past nr (<= pk_nr) zero;
- *  2. for each group of pk_mr activation rows (f32, read in place: the act[]
+ *  1. pack converts the panel's weights once to f32 slivers in per-thread
+ *     scratch (L2-resident): sliver s holds weight rows n0 + s*nr .. as
+ *     Bp[k][nr] (k < kc), rows past the panel's nr (<= pk nr) zero;
+ *  2. for each group of mr activation rows (f32, read in place: the act[]
  *     format, so bf16-weight rows arrive already rounded to bf16) and each sliver,
- *     pk_kernel computes C[i,j] (= or +=) sum_k A[i*lda + k] * Bp[k*pk_nr + j]
+ *     kernel computes C[i,j] (= or +=) sum_k A[i*lda + k] * Bp[k*nr + j]
  *     (+ bias[j]) for i < mr, j < nr. A rows i >= mr are never read. pf, npf:
  *     a hint, npf cache lines from pf wanted in L1 soon (the next group's packed
  *     A), to prefetch spread over the K loop (an ISA may ignore it).
- * Used for M >= pk_min_m; below that the unpacked tiles win (packing W costs
+ * Used for M >= min_m; below that the unpacked tiles win (packing W costs
  * one conversion per 2M flops).
- * pk_apack set: A is packed too, once per call (with the bf16 rounding where the
- * act[] format asks it): per K chunk and pk_mr-row group, [kc][pk_mr] contiguous
- * (A[i][k] at A[k * pk_mr + i], rows past M zero); pk_kernel then gets that
+ * apack set: A is packed too, once per call (with the bf16 rounding where the
+ * act[] format asks it): per K chunk and mr-row group, [kc][mr] contiguous
+ * (A[i][k] at A[k * mr + i], rows past M zero); kernel then gets that
  * group's block and ignores lda. One contiguous stream per group: no strided
- * rows (TLB, short prefetch streams) in the kernel. pk_apack writes one block:
- * dst[k * pk_mr + i] = x[i * ldx + k] (rounded to bf16 if rbf16, as round_bf16
- * does) for i < rows (<= pk_mr), 0 for rows <= i < pk_mr, k < kc. */
+ * rows (TLB, short prefetch streams) in the kernel. apack writes one block:
+ * dst[k * mr + i] = x[i * ldx + k] (rounded to bf16 if rbf16, as round_bf16
+ * does) for i < rows (<= mr), 0 for rows <= i < mr, k < kc.
+ * The bf16 flavour (kern_ops.pk16, act[] ACT_BF16) is the same driver: pack
+ * writes Bp as [kc/2][nr] pairs of k (uint32: the weights of k and k + 1; an odd
+ * kc pairs its last k with 0), kernel reads A as bf16 rows in place (lda
+ * elements apart, the pointers cast to float *), the K chunks are even, and
+ * apack is NULL. */
 typedef void (*pk_pack_fn)(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp);
 typedef void (*pk_apack_fn)(const float *x, size_t ldx, int rows, int kc, int rbf16, float *dst);
 typedef void (*pk_kernel_fn)(const float *A, size_t lda, int mr, const float *Bp, int kc, float *C, size_t ldc,
                              int nr, int accumulate, const float *bias, const char *pf, int npf);
+typedef struct pk_ops {
+    pk_pack_fn pack;      /* NULL: no packed path for this flavour */
+    pk_kernel_fn kernel;
+    pk_apack_fn apack;    /* NULL: the kernel reads A in place */
+    int mr, nr, min_m;
+} pk_ops;
 
 /* Attention tile pieces; KV is pre-packed (see attention.c for the layouts). */
 typedef void (*qk_fn)(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds, float scale);
@@ -56,19 +67,9 @@ typedef struct kern_ops {
     /* optional GEMV tiles (mr = 1, nr <= 4) for ISAs whose nr[] is not 4: the
      * GEMV path (M = 1, linear.c gemv_task) runs 4 weight rows as 4 streams */
     gemm_tile_fn gemv4[3];
-    /* packed GEMM for the weight dtypes whose act[] is f32 (see pk_pack_fn) */
-    pk_pack_fn pk_pack;
-    pk_kernel_fn pk_kernel;
-    pk_apack_fn pk_apack;  /* NULL: the kernel reads A in place */
-    int pk_mr, pk_nr, pk_min_m;
-    /* packed GEMM for BF16 weights with bf16 activations (act[] ACT_BF16), NULL
-     * where the ISA has none: the same driver, but pk16_pack writes Bp as
-     * [kc/2][pk16_nr] pairs of k (uint32: the weights of k and k + 1; an odd kc
-     * pairs its last k with 0), pk16_kernel reads A as bf16 rows in place (lda
-     * elements apart, the pointers cast to float *), and the K chunks are even. */
-    pk_pack_fn pk16_pack;
-    pk_kernel_fn pk16_kernel;
-    int pk16_mr, pk16_nr, pk16_min_m;
+    /* packed GEMM (see pk_pack_fn): pk for the weight dtypes whose act[] is f32,
+     * pk16 for those whose act[] is ACT_BF16 */
+    pk_ops pk, pk16;
     /* attention tiles: [0] f32 operands, [1] native bf16 operands (NULL where the
      * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];

@@ -23,9 +23,9 @@ typedef struct {
     gemm_tile_fn tile;
     gemm_tile_fn gemv;  /* mr = 1, nr <= 4 tile for M = 1 (NULL: no GEMV path) */
     int MR, NR;
-    pk_pack_fn pk_pack; pk_kernel_fn pk_kernel;  /* packed path (NULL: tiles) */
-    int PMR, PNR, pkc; dots_dtype wdt;
-    int apack; size_t Mp;  /* A packed (kern_impl.h pk_apack): M rounded up to PMR rows */
+    const pk_ops *pk;  /* packed path (kern_ops.pk or .pk16; NULL: tiles) */
+    int pkc; dots_dtype wdt;
+    int apack; size_t Mp;  /* A packed (kern_impl.h pk_ops.apack): M rounded up to pk->mr rows */
     const char *A; size_t lda, asz;   /* activations (scratch or x), element size */
     const char *W; size_t wsz;
     int M, N, K, kc, NB, MB, n_mb, n_nb;
@@ -92,16 +92,16 @@ static void pf_step(pf_walk *w, size_t n, int l1) {
 }
 
 static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
-    int NR = j->PNR, nsl = (n1 - n0 + NR - 1) / NR;
+    int NR = j->pk->nr, nsl = (n1 - n0 + NR - 1) / NR;
     float *Bp = kern_scratch(KS_PANEL, (size_t)nsl * NR * j->pkc * sizeof(float));
     if (!Bp) return -1;
-    int ngroups = (m1 - m0 + j->PMR - 1) / j->PMR;
+    int ngroups = (m1 - m0 + j->pk->mr - 1) / j->pk->mr;
     for (int k0 = 0; k0 < j->K; k0 += j->pkc) {
         int kc = j->K - k0 < j->pkc ? j->K - k0 : j->pkc;
         const float *bias = k0 + kc >= j->K ? j->bias : NULL;
         for (int s = 0; s < nsl; s++) {
             int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
-            j->pk_pack(j->W + ((size_t)n * j->K + k0) * j->wsz, j->wdt, (size_t)j->K, nr, kc, Bp + (size_t)s * NR * kc);
+            j->pk->pack(j->W + ((size_t)n * j->K + k0) * j->wsz, j->wdt, (size_t)j->K, nr, kc, Bp + (size_t)s * NR * kc);
         }
         /* the next chunk's weights, a few lines per kernel call */
         pf_walk wpf;
@@ -109,31 +109,34 @@ static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
         pf_init(&wpf, j->W + ((size_t)n0 * j->K + k1) * j->wsz, (size_t)j->K * j->wsz, k1 < j->K ? n1 - n0 : 0,
                 (size_t)kc1 * j->wsz);
         size_t wstep = (wpf.left + (size_t)ngroups * nsl - 1) / ((size_t)ngroups * nsl);
-        for (int m = m0; m < m1; m += j->PMR) {
-            int mr = m1 - m < j->PMR ? m1 - m : j->PMR;
+        for (int m = m0; m < m1; m += j->pk->mr) {
+            int mr = m1 - m < j->pk->mr ? m1 - m : j->pk->mr;
             const float *a = j->apack ? (const float *)j->A + (size_t)k0 * j->Mp + (size_t)m * kc
                                       : (const float *)(j->A + ((size_t)m * j->lda + k0) * j->asz); /* f32 or bf16 rows */
             pf_walk apf; /* the next row group's A: PMR rows in place, or one packed block */
-            int mr1 = m1 - (m + j->PMR) < j->PMR ? m1 - (m + j->PMR) : j->PMR;
-            pf_init(&apf, (const char *)a + (size_t)j->PMR * j->lda * j->asz, j->lda * j->asz,
+            int mr1 = m1 - (m + j->pk->mr) < j->pk->mr ? m1 - (m + j->pk->mr) : j->pk->mr;
+            pf_init(&apf, (const char *)a + (size_t)j->pk->mr * j->lda * j->asz, j->lda * j->asz,
                     mr1 > 0 && !j->apack ? mr1 : 0, (size_t)kc * j->asz);
             size_t astep = (apf.left + nsl - 1) / nsl;
             /* packed A: the kernel prefetches the next group's (contiguous) block as it runs */
-            int alines = mr1 > 0 && j->apack ? (int)(((size_t)j->PMR * kc * sizeof(float) + CL - 1) / CL) : 0;
+            int alines = mr1 > 0 && j->apack ? (int)(((size_t)j->pk->mr * kc * sizeof(float) + CL - 1) / CL) : 0;
             int astep_k = (alines + nsl - 1) / nsl;
-            const char *anext = (const char *)(a + (size_t)j->PMR * kc);
+            const char *anext = (const char *)(a + (size_t)j->pk->mr * kc);
             for (int s = 0; s < nsl; s++) {
                 int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
                 int npf = alines - s * astep_k < astep_k ? alines - s * astep_k : astep_k;
                 pf_step(&apf, astep, 1);
                 pf_step(&wpf, wstep, 0);
-                j->pk_kernel(a, j->lda, mr, Bp + (size_t)s * NR * kc, kc, j->y + (size_t)m * j->N + n, (size_t)j->N, nr,
+                j->pk->kernel(a, j->lda, mr, Bp + (size_t)s * NR * kc, kc, j->y + (size_t)m * j->N + n, (size_t)j->N, nr,
                              k0 > 0, bias ? bias + n : NULL, anext + (size_t)s * astep_k * CL, npf > 0 ? npf : 0);
             }
         }
     }
     return 0;
 }
+
+/* The packed flavour for an activation format: bf16 pairs for ACT_BF16, else f32. */
+static const pk_ops *pk_of(const kern_ops *o, kact act) { return act == ACT_BF16 ? &o->pk16 : &o->pk; }
 
 static void lin_task(void *ctx, int t, int thread) {
     (void)thread;
@@ -142,7 +145,7 @@ static void lin_task(void *ctx, int t, int thread) {
     int n0 = nb * j->NB, n1 = n0 + j->NB < j->N ? n0 + j->NB : j->N;
     int m0 = mb * j->MB, m1 = m0 + j->MB < j->M ? m0 + j->MB : j->M;
     if (j->M == 1 && j->gemv) { gemv_task(j, n0, n1); return; }
-    if (j->pk_kernel && packed_task(j, m0, m1, n0, n1) == 0) return;
+    if (j->pk && packed_task(j, m0, m1, n0, n1) == 0) return;
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
         const float *bias = k0 + kc >= j->K ? j->bias : NULL;
@@ -162,7 +165,7 @@ typedef struct {
     const kern_ops *o; kact act;
     const float *x; int K, rows_per_task, M;
     void *A; size_t lda;
-    int pmr, pkc; size_t Mp;  /* pmr > 0: write the packed layout (kern_impl.h pk_apack) */
+    int pmr, pkc; size_t Mp;  /* pmr > 0: write the packed layout (kern_impl.h pk_ops.apack) */
 } conv_job;
 
 /* Rows r0..r1 (r0 a multiple of pmr) into packed blocks, per K chunk. */
@@ -173,7 +176,7 @@ static void conv_packed(const conv_job *c, int r0, int r1) {
         for (int k0 = 0; k0 < c->K; k0 += c->pkc) {
             int kc = c->K - k0 < c->pkc ? c->K - k0 : c->pkc;
             float *d = (float *)c->A + (size_t)k0 * c->Mp + (size_t)g0 * kc; /* [kc][pmr] */
-            c->o->pk_apack(c->x + (size_t)g0 * c->K + k0, (size_t)c->K, rows, kc, c->act == ACT_F32_RBF16, d);
+            c->o->pk.apack(c->x + (size_t)g0 * c->K + k0, (size_t)c->K, rows, kc, c->act == ACT_F32_RBF16, d);
         }
     }
 }
@@ -231,12 +234,12 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     const kern_ops *o = kops();
     kact act = o->act[wdt];
     /* packed path (and its K chunks, which depend on K only: row-exact) */
-    int packed = o->pk_kernel && act != ACT_BF16 && M >= o->pk_min_m;
-    int packed16 = o->pk16_kernel && act == ACT_BF16 && M >= o->pk16_min_m; /* bf16 pairs (kern_impl.h pk16_*) */
-    int apack = packed && o->pk_apack;
+    const pk_ops *pk = pk_of(o, act);
+    int packed = pk->kernel && M >= pk->min_m;
+    int apack = packed && pk->apack;
     int pk_nk = (K + PK_KC - 1) / PK_KC, pkc = (K + pk_nk - 1) / pk_nk;
-    if (packed16) pkc += pkc & 1; /* whole k pairs in every chunk but the last */
-    size_t Mp = apack ? ((size_t)M + o->pk_mr - 1) / o->pk_mr * o->pk_mr : (size_t)M;
+    if (act == ACT_BF16) pkc += pkc & 1; /* bf16 pairs: whole k pairs in every chunk but the last */
+    size_t Mp = apack ? ((size_t)M + pk->mr - 1) / pk->mr * pk->mr : (size_t)M;
 
     /* scratch: converted activations, then the biases in f32 */
     size_t lda = act == ACT_BF16 ? ((size_t)K + 31) / 32 * 32 : (size_t)K;
@@ -251,10 +254,10 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     int T = pool_threads(pool);
     const char *A = (const char *)x;
     if (act != ACT_F32 || apack) {
-        conv_job c = {o, act, x, K, 0, M, scratch, lda, apack ? o->pk_mr : 0, pkc, Mp};
+        conv_job c = {o, act, x, K, 0, M, scratch, lda, apack ? pk->mr : 0, pkc, Mp};
         int nt = M < 4 * T ? M : 4 * T;
         c.rows_per_task = (M + nt - 1) / nt;
-        if (apack) c.rows_per_task = (c.rows_per_task + o->pk_mr - 1) / o->pk_mr * o->pk_mr;
+        if (apack) c.rows_per_task = (c.rows_per_task + pk->mr - 1) / pk->mr * pk->mr;
         pool_run(M * (size_t)K >= 65536 ? pool : NULL, (M + c.rows_per_task - 1) / c.rows_per_task, conv_task, &c);
         A = scratch;
     }
@@ -285,16 +288,16 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         j->kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
         int NB = (int)(PANEL_BYTES / ((size_t)j->kc * j->wsz)) / j->NR * j->NR;
         int step = j->NR, mr = j->MR; /* N and M granules of the blocks */
-        if (packed || packed16) {
-            /* packed: balanced K chunks of about PK_KC; the converted panel fills PANEL_BYTES */
-            j->pk_pack = packed ? o->pk_pack : o->pk16_pack; j->pk_kernel = packed ? o->pk_kernel : o->pk16_kernel;
-            j->PMR = packed ? o->pk_mr : o->pk16_mr; j->PNR = packed ? o->pk_nr : o->pk16_nr; j->wdt = wdt;
+        if (packed) {
+            /* packed: balanced K chunks of about PK_KC; the converted panel (f32, or bf16
+             * pairs: the activations' element size either way) fills PANEL_BYTES */
+            j->pk = pk; j->wdt = wdt;
             j->pkc = pkc; j->apack = apack; j->Mp = Mp;
-            step = j->PNR; mr = j->PMR;
-            NB = (int)(PANEL_BYTES / ((size_t)j->pkc * (packed ? sizeof(float) : 2))) / step * step;
+            step = pk->nr; mr = pk->mr;
+            NB = (int)(PANEL_BYTES / ((size_t)j->pkc * asz)) / step * step;
         }
         if (NB < step) NB = step;
-        if (j->pk_kernel) { /* balanced blocks of at most PK_MB rows, whole groups */
+        if (j->pk) { /* balanced blocks of at most PK_MB rows, whole groups */
             int nmb = (M + PK_MB - 1) / PK_MB;
             j->MB = ((M + nmb - 1) / nmb + mr - 1) / mr * mr;
         } else {
@@ -302,7 +305,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         }
         j->n_mb = (M + j->MB - 1) / j->MB;
         /* enough tasks for the pool to balance (GEMV: split N finely) */
-        while (NB > step && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)(j->pk_kernel ? 4 : 8) * T)
+        while (NB > step && (size_t)j->n_mb * ((N + NB - 1) / NB) < (size_t)(j->pk ? 4 : 8) * T)
             NB = (NB / 2 + step - 1) / step * step;
         j->NB = NB;
         j->n_nb = (N + NB - 1) / NB;
@@ -320,15 +323,15 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
 
 int k_linear_supports(dots_dtype t) { return t == DT_F32 || t == DT_F16 || t == DT_BF16; }
 
-/* The unpacked tiles serve M < pk_min_m (and the GEMV tiles match them); the
+/* The unpacked tiles serve M < pk->min_m (and the GEMV tiles match them); the
  * packed kernel serves the rest. Without a packed path for this dtype's
  * activation format, one tile family serves every M. */
 int k_linear_row_exact_rows(dots_dtype wdt) {
     if (dtype_is_quant(wdt)) return k_qlinear_row_exact_rows(wdt);
     if (!k_linear_supports(wdt)) return 0;
     const kern_ops *o = kops();
-    if (o->act[wdt] == ACT_BF16) return o->pk16_kernel ? o->pk16_min_m - 1 : INT_MAX;
-    return o->pk_kernel ? o->pk_min_m - 1 : INT_MAX;
+    const pk_ops *pk = pk_of(o, o->act[wdt]);
+    return pk->kernel ? pk->min_m - 1 : INT_MAX;
 }
 
 int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,

@@ -38,6 +38,9 @@ AINL void store_tile4x4(__m512 r, int mr, int nr, float *C, size_t ldc, int accu
     }
 }
 
+/* The first min(left, 16) of 16 lanes. */
+AINL __mmask16 tailmask(size_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
+
 /* Load 16 weights of dtype dt (F32/F16/BF16) as f32; masked lanes read nothing. */
 AINL __m512 load16_w(const void *w, dots_dtype dt, size_t i, __mmask16 m) {
     if (dt == DT_F32) return _mm512_maskz_loadu_ps(m, (const float *)w + i);

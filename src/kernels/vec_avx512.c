@@ -2,7 +2,6 @@
 #include <math.h>
 #include "kernels/simd_avx512.h"
 
-AINL __mmask16 tailmask(size_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
 static void rmsnorm(const float *x, const void *w, dots_dtype wdt, float eps, float *y, int rows, int dim) {
     for (int r = 0; r < rows; r++) {
