@@ -7,7 +7,9 @@
  * figures against the ymm FMA peak. This file is compiled for the baseline
  * CPU: the SIMD loops are __attribute__((target)) functions called only after
  * a run-time check, so every bench runs on every CPU (no SIGILL). */
+#include <stdio.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include "bench_util.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -332,6 +334,16 @@ double bench_peak_int8_gops(dots_pool *pool, int kind) {
     (void)pool; (void)kind;
     return 0;
 #endif
+}
+
+double bench_steal_seconds(void) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    long hz = sysconf(_SC_CLK_TCK), ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return n == 8 && hz > 0 && ncpu > 0 ? (double)v[7] / (double)hz / (double)ncpu : -1;
 }
 
 double bench_cpu_seconds(void) {

@@ -25,4 +25,9 @@ double bench_peak_int8_gops(dots_pool *pool, int kind);
  * steps) from slow kernels. */
 double bench_cpu_seconds(void);
 
+/* Seconds the hypervisor has stolen so far, per CPU of this machine (/proc/stat
+ * "steal" over the online CPUs); -1 where not known. Under a loaded host a
+ * decode step waits on its slowest thread, so stolen time shows up as slow steps. */
+double bench_steal_seconds(void);
+
 #endif

@@ -198,6 +198,7 @@ int main(int argc, char **argv) {
         if (li == 0 && n_decode > 0) {
             int tok = ids[L];
             t0 = dots_now();
+            double steal0 = bench_steal_seconds();
             double fastest = 1e30; /* the shared machine's bandwidth comes and goes: the best step shows the code's own rate */
             for (int k = 0; k < n_decode; k++) {
                 double ts = dots_now();
@@ -209,11 +210,13 @@ int main(int argc, char **argv) {
                 tok = b;
             }
             dt = dots_now() - t0;
-            double tps = n_decode / dt;
+            double steal1 = bench_steal_seconds(), tps = n_decode / dt;
             printf("decode  %5d tokens after %d: %8.3f s  %9.2f tok/s  = %.0f%% of the bandwidth limit (%.1f GB/s "
                    "effective)\n", n_decode, L, dt, tps, 100.0 * tps / (bw * 1e9 / bytes), tps * bytes / 1e9);
             printf("decode  fastest step: %.1f ms = %.2f tok/s = %.0f%% of the bandwidth limit (%.1f GB/s effective)\n",
                    fastest * 1e3, 1 / fastest, 100.0 / fastest / (bw * 1e9 / bytes), bytes / fastest / 1e9);
+            if (steal0 >= 0 && steal1 >= steal0)
+                printf("decode  CPU time stolen by the hypervisor meanwhile: %.0f%%\n", 100.0 * (steal1 - steal0) / dt);
         }
         lm_state_free(st);
     }

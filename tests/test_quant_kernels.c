@@ -270,8 +270,8 @@ static void test_act_quant(const qkern *k, const char *name) {
     enum { K = 1024 };
     float *x = malloc(sizeof(float) * K);
     int8_t q0[K], q1[K];
-    float d0[K / 4], d1[K / 4];
-    int32_t c0[K / 4], c1[K / 4];
+    float d0[K / 32], d1[K / 32];
+    int32_t c0[K / 32], c1[K / 32];
     blk_q8_k *y0 = malloc(sizeof(blk_q8_k) * (K / QK_K)), *y1 = malloc(sizeof(blk_q8_k) * (K / QK_K));
     int bad = 0;
     for (int rep = 0; rep < 40; rep++) {

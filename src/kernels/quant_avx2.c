@@ -31,7 +31,7 @@ static inline __m256i pack32_epi8(const __m256i q[4]) {
     return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 }
 
-static void act8_avx2(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8) {
+static void act8_avx2(const float *x, int K, int8_t *qs, float *dq, int32_t *c) {
     const __m256 nosign = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     for (int b = 0; b < K / QK8_0; b++) {
         const float *xb = x + b * QK8_0;
@@ -50,8 +50,8 @@ static void act8_avx2(const float *x, int K, int8_t *qs, float *d8, int32_t *cor
         __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
         s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
         s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-        _mm256_storeu_ps(d8 + b * 8, _mm256_set1_ps(d));
-        _mm256_storeu_si256((__m256i *)(corr8 + b * 8), _mm256_setr_epi32(-128 * _mm_cvtsi128_si32(s4), 0, 0, 0, 0, 0, 0, 0));
+        dq[b] = d;
+        c[b] = -128 * _mm_cvtsi128_si32(s4);
     }
 }
 

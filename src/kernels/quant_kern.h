@@ -2,9 +2,11 @@
  *
  * Activations are quantized per block on the fly, per row:
  *  - for Q8_0 weights into "qact8": int8 qs[K] (q = roundf(x / d), d = amax/127,
- *    one f32 d per 32 values), plus, per block, d repeated 8 times (d8) and
- *    corr8 = {-128 * sum(qs of the block), 0 x 7}: VNNI kernels compute
- *    vpdpbusd(w ^ 0x80, a) = sum w a + 128 sum a, and start from corr8 to cancel it.
+ *    one f32 d per 32 values) and, per block, c = -128 * sum(qs of the block):
+ *    VNNI kernels compute vpdpbusd(w ^ 0x80, a) = sum w a + 128 sum a and start
+ *    from {c, 0 x 7} to cancel it. One d and one c per block (not 8 copies for
+ *    vector loads): at K = 8960 the row's qs + d + c stay 11 KB, in L1 beside
+ *    the weight streams.
  *  - for Q4_K and Q6_K weights into Q8_K blocks (blk_q8_k, quant_row_q8_k).
  * Numeric contract: every block's integer dot product is exact; the f32 sum over
  * blocks of (weight scale * activation scale * integer dot) is in any order. */
@@ -16,9 +18,7 @@
 
 typedef struct qact8 {
     int8_t *qs; size_t ldq;        /* [M][ldq], ldq >= K */
-    float *d8; int32_t *corr8;     /* [M][ld8] each, ld8 = 8 * K/32 */
-    size_t ld8;
-    float *d1; int32_t *c1;        /* packed GEMM only: d8, corr8 once per block, [M][ld1], ld1 = K/32 */
+    float *d1; int32_t *c1;        /* [M][ld1] each, ld1 = K/32: d and c of each block */
     size_t ld1;
 } qact8;
 
@@ -42,7 +42,7 @@ typedef void (*q8_pgemm_fn)(const qact8 *A, int m0, int mr, const void *P, int n
 /* Activation quantizers of a level; each is bit-equal to the scalar one
  * (qact8_quant_row, quant_row_q8_k). */
 typedef struct qkern_act {
-    void (*q8)(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8);
+    void (*q8)(const float *x, int K, int8_t *qs, float *d, int32_t *c);
     void (*q8k)(const float *x, blk_q8_k *y, int64_t n);
 } qkern_act;
 
@@ -62,8 +62,8 @@ typedef struct qkern {
     const qkern_act *act;   /* NULL: the scalar quantizers */
 } qkern;
 
-/* One activation row (K = 32 * nb) into qs[K], d8[nb*8], corr8[nb*8]. */
-void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8);
+/* One activation row (K = 32 * nb) into qs[K], d[nb], c[nb]. */
+void qact8_quant_row(const float *x, int K, int8_t *qs, float *d, int32_t *c);
 
 /* The 256-bit Q4_K tiles (quant_avx2.c) for any mr, nr, shared with the AVX-512
  * level, which passes its own 1 x 4 GEMV tile (vpdpbusd ymm, EVEX form). */

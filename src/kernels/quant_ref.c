@@ -3,7 +3,7 @@
 #include <math.h>
 #include "kernels/quant_kern.h"
 
-void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr8) {
+void qact8_quant_row(const float *x, int K, int8_t *qs, float *dq, int32_t *c) {
     for (int b = 0; b < K / QK8_0; b++) {
         const float *xb = x + b * QK8_0;
         float amax = 0;
@@ -16,10 +16,8 @@ void qact8_quant_row(const float *x, int K, int8_t *qs, float *d8, int32_t *corr
             qs[b * QK8_0 + i] = (int8_t)q;
             sum += q;
         }
-        for (int l = 0; l < 8; l++) {
-            d8[b * 8 + l] = d;
-            corr8[b * 8 + l] = l == 0 ? -128 * sum : 0;
-        }
+        dq[b] = d;
+        c[b] = -128 * sum;
     }
 }
 
@@ -27,14 +25,14 @@ static void ref_q8(const qact8 *A, int m0, int mr, const blk_q8_0 *W, size_t ldw
                    size_t ldc) {
     for (int i = 0; i < mr; i++) {
         const int8_t *a = A->qs + (size_t)(m0 + i) * A->ldq;
-        const float *da = A->d8 + (size_t)(m0 + i) * A->ld8;
+        const float *da = A->d1 + (size_t)(m0 + i) * A->ld1;
         for (int j = 0; j < nr; j++) {
             const blk_q8_0 *w = W + (size_t)j * ldw;
             float s = 0;
             for (int b = 0; b < nb; b++) {
                 int32_t isum = 0;
                 for (int l = 0; l < QK8_0; l++) isum += (int32_t)w[b].qs[l] * a[b * QK8_0 + l];
-                s += f16_to_f32(w[b].d) * da[b * 8] * (float)isum;
+                s += f16_to_f32(w[b].d) * da[b] * (float)isum;
             }
             C[(size_t)i * ldc + j] = s;
         }

@@ -36,36 +36,55 @@ static inline float hsum8(__m256 v) {
 /* --- Q8_0 ----------------------------------------------------------------
  * AVX2: |w| (u8) x sign(a, w) (s8) pairs into int16 (at most 2*128*127), then
  * vpmaddwd by 1 into int32. VNNI: (w ^ 0x80) (u8) x a (s8) straight into int32,
- * started from corr8 (-128 sum a) so the +128 offset cancels. */
+ * started from {c, 0 x 7} (c = -128 sum a) so the +128 offset cancels. */
 #define W_PREP_AVX2(w) _mm256_sign_epi8(w, w)
 #define DOT_AVX2(wp, w, av, corr) \
     _mm256_madd_epi16(_mm256_maddubs_epi16(wp, _mm256_sign_epi8(av, w)), _mm256_set1_epi16(1))
 #define W_PREP_VNNI(w) _mm256_xor_si256(w, _mm256_set1_epi8((char)0x80))
 #define DOT_VNNI(wp, w, av, corr) _mm256_dpbusd_avx_epi32(corr, wp, av)
 
-/* GEMV: W rows are contiguous, so the next 4-row group starts at W + 4 ldw;
- * it is prefetched at the pace this group is read (136 bytes = 17/8 lines a
- * block), one group ahead: short rows (K = 1536, 25 lines) are too short for
- * the hardware prefetcher to ramp up on each of the 4 streams. Long rows
- * (> 16 KB a group) are left to it: a group ahead would not fit in L1. */
-#define Q8_PREFETCH(pf, b) \
+/* GEMV (1 A row x 4 W rows ldw blocks apart), the hot loop of a Q8_0 decode
+ * step: the same per-row arithmetic as Q8_TILE (so M = 1 keeps the bits of
+ * M = 2..3) with the A pointers hoisted, the scale broadcast as f16 before its
+ * conversion, and two blocks per iteration: the general tile spent ~15
+ * instructions per row and block, which capped an L3-resident GEMV at
+ * ~45 GB/s on Zen 4, barely above DRAM, so DRAM and compute could not overlap. */
+#define Q8_GEMV_ROW(j, b, PREP, DOT) \
     do { \
-        _mm_prefetch(pf, _MM_HINT_T0); \
-        _mm_prefetch(pf + 64, _MM_HINT_T0); \
-        pf += 128; \
-        if (((b) & 7) == 7) { _mm_prefetch(pf, _MM_HINT_T0); pf += 64; } \
+        __m256i w_ = _mm256_loadu_si256((const __m256i *)w##j[b].qs); \
+        __m256 dw_ = _mm256_cvtph_ps(_mm_set1_epi16((short)w##j[b].d)); \
+        __m256i dot_ = DOT(PREP(w_), w_, av, corr); \
+        acc##j = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_), _mm256_mul_ps(dw_, da), acc##j); \
     } while (0)
+#define Q8_GEMV_BLOCK(b, PREP, DOT) \
+    do { \
+        __m256i av = _mm256_loadu_si256((const __m256i *)(aq + (size_t)(b) * 32)); \
+        __m256 da = _mm256_set1_ps(ad[b]); \
+        __m256i corr = _mm256_zextsi128_si256(_mm_cvtsi32_si128(ac[b])); \
+        (void)corr; \
+        Q8_GEMV_ROW(0, b, PREP, DOT); Q8_GEMV_ROW(1, b, PREP, DOT); Q8_GEMV_ROW(2, b, PREP, DOT); Q8_GEMV_ROW(3, b, PREP, DOT); \
+    } while (0)
+#define Q8_GEMV4(NAME, ATTR, PREP, DOT) \
+    ATTR static void NAME(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C) { \
+        const int8_t *aq = A->qs + (size_t)m0 * A->ldq; \
+        const float *ad = A->d1 + (size_t)m0 * A->ld1; \
+        const int32_t *ac = A->c1 + (size_t)m0 * A->ld1; \
+        const blk_q8_0 *w0 = W, *w1 = W + ldw, *w2 = W + 2 * ldw, *w3 = W + 3 * ldw; \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
+        int b = 0; \
+        for (; b + 2 <= nb; b += 2) { Q8_GEMV_BLOCK(b, PREP, DOT); Q8_GEMV_BLOCK(b + 1, PREP, DOT); } \
+        if (b < nb) Q8_GEMV_BLOCK(b, PREP, DOT); \
+        C[0] = hsum8(acc0); C[1] = hsum8(acc1); C[2] = hsum8(acc2); C[3] = hsum8(acc3); \
+    }
 
 #define Q8_TILE(NAME, MR, NR, ATTR, PREP, DOT) \
     ATTR static void NAME(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C, size_t ldc) { \
         __m256 acc[MR][NR]; \
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps(); \
-        const char *pf = (const char *)(W + (size_t)NR * ldw); \
         for (int b = 0; b < nb; b++) { \
             __m256i w[NR], wp[NR]; \
             __m256 dw[NR]; \
-            if (MR == 1 && NR == 4 && nb <= 120 && ldw == (size_t)nb) Q8_PREFETCH(pf, b); \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                 const blk_q8_0 *blk = W + (size_t)j * ldw + b; \
                 w[j] = _mm256_loadu_si256((const __m256i *)blk->qs); \
@@ -75,8 +94,8 @@ static inline float hsum8(__m256 v) {
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 __m256i av = _mm256_loadu_si256((const __m256i *)(A->qs + r * A->ldq + (size_t)b * 32)); \
-                __m256 da = _mm256_loadu_ps(A->d8 + r * A->ld8 + (size_t)b * 8); \
-                __m256i corr = _mm256_loadu_si256((const __m256i *)(A->corr8 + r * A->ld8 + (size_t)b * 8)); \
+                __m256 da = _mm256_set1_ps(A->d1[r * A->ld1 + (size_t)b]); \
+                __m256i corr = _mm256_zextsi128_si256(_mm_cvtsi32_si128(A->c1[r * A->ld1 + (size_t)b])); \
                 (void)corr; \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     __m256i dot = DOT(wp[j], w[j], av, corr); \
@@ -91,7 +110,7 @@ static inline float hsum8(__m256 v) {
 /* A tile function over any mr (1..4) and nr: GEMV (mr 1) runs 4 W rows at a
  * time (4 DRAM streams), GEMM 2; leftover rows one at a time. */
 #define Q8_FAMILY(P, ATTR, PREP, DOT) \
-    Q8_TILE(P##_1_4, 1, 4, ATTR, PREP, DOT) \
+    Q8_GEMV4(P##_g4, ATTR, PREP, DOT) \
     Q8_TILE(P##_1_1, 1, 1, ATTR, PREP, DOT) \
     Q8_TILE(P##_2_2, 2, 2, ATTR, PREP, DOT) \
     Q8_TILE(P##_2_1, 2, 1, ATTR, PREP, DOT) \
@@ -103,7 +122,7 @@ static inline float hsum8(__m256 v) {
                        size_t ldc) { \
         int j = 0; \
         if (mr == 1) \
-            for (; j + 4 <= nr; j += 4) P##_1_4(A, m0, W + j * ldw, ldw, nb, C + j, ldc); \
+            for (; j + 4 <= nr; j += 4) P##_g4(A, m0, W + j * ldw, ldw, nb, C + j); \
         for (; j + 2 <= nr && mr > 1; j += 2) { \
             const blk_q8_0 *w = W + j * ldw; \
             if (mr == 2) P##_2_2(A, m0, w, ldw, nb, C + j, ldc); \
