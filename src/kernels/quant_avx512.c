@@ -1,6 +1,6 @@
-/* Int8 kernels of the AVX512-VNNI level: GEMV / small M through the 256-bit
- * tiles (vpdpbusd ymm), GEMM through packed W panels with vpdpbusd zmm (Q8_0,
- * Q4_K); the Q4_K GEMV uses the AVX2 level's tile. */
+/* Int8 kernels of the AVX512-VNNI level: Q8_0 GEMV / small M through the
+ * 256-bit tiles (vpdpbusd ymm), the Q4_K GEMV through a zmm tile, GEMM through
+ * packed W panels with vpdpbusd zmm (Q8_0, Q4_K). */
 #include <immintrin.h>
 #include <string.h>
 #include "kernels/quant_kern.h"
@@ -13,12 +13,55 @@
 #include "kernels/quant_tile256.h"
 #define DOT_VNNI_VL(wp, w, av, corr) _mm256_dpbusd_epi32(corr, wp, av)
 Q8_FAMILY(q8_vl, VNNI, W_PREP_VNNI, DOT_VNNI_VL)
-#define Q4G_DOT_VL(lo, hi, alo, ahi, sc, g) Q4G_DOT_VNNI(_mm256_dpbusd_epi32, lo, hi, alo, ahi, sc, g)
-Q4_GEMV4(q4g_vl, VNNI, Q4G_DOT_VL)
+
+/* The Q4_K GEMV tile in zmm: one 64-byte load of nibbles is 4 sub-blocks (lo:
+ * 4p and 4p+2, hi: 4p+1 and 4p+3), against A's sub-blocks paired the same way;
+ * vpdpbusd per 4 values, packed to int16 and vpmaddwd by the sub-block scales.
+ * Half the instructions of the 256-bit tile per weight, and the same exact
+ * int32 sums, so its rows keep the bits of q4g_vl's (the tail is shared). */
+#define VNNIBW __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+VNNIBW static inline __m512i q4z_pair(const int8_t *a0, const int8_t *a1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a0)),
+                              _mm256_loadu_si256((const __m256i *)a1), 1);
+}
+/* bytes of the int16 scale words, step p: per 128-bit chunk [s(4p+c) x 4, s(4p+c+1) x 4], c = 0 in chunks 0-1, 2 in 2-3 */
+#define Q4Z_W(s) (char)(2 * (s)), (char)(2 * (s) + 1)
+#define Q4Z_CHUNK(s) Q4Z_W(s), Q4Z_W(s), Q4Z_W(s), Q4Z_W(s), Q4Z_W((s) + 1), Q4Z_W((s) + 1), Q4Z_W((s) + 1), Q4Z_W((s) + 1)
+static const char q4z_pick[2][64] __attribute__((aligned(64))) = {
+    {Q4Z_CHUNK(0), Q4Z_CHUNK(0), Q4Z_CHUNK(2), Q4Z_CHUNK(2)},
+    {Q4Z_CHUNK(4), Q4Z_CHUNK(4), Q4Z_CHUNK(6), Q4Z_CHUNK(6)},
+};
+VNNIBW static void q4g_zmm(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int nsb, float *C) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m512i m4 = _mm512_set1_epi8(0x0F), pick0 = _mm512_load_si512(q4z_pick[0]), pick1 = _mm512_load_si512(q4z_pick[1]);
+    for (int b = 0; b < nsb; b++) {
+        const int8_t *aq = A[b].qs;
+        __m512i alo0 = q4z_pair(aq, aq + 64), ahi0 = q4z_pair(aq + 32, aq + 96);
+        __m512i alo1 = q4z_pair(aq + 128, aq + 192), ahi1 = q4z_pair(aq + 160, aq + 224);
+        __m256i isum[4];
+        __m128i mn[4];
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            const blk_q4_k *w = W + (size_t)j * ldw + b;
+            __m256i sc;
+            q4k_scales_v(w->scales, &sc, &mn[j]);
+            __m512i scb = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sc));
+            __m512i q0 = _mm512_loadu_si512(w->qs), q1 = _mm512_loadu_si512(w->qs + 64);
+            __m512i d0 = _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q0, m4), alo0),
+                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), ahi0));
+            __m512i d1 = _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q1, m4), alo1),
+                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), ahi1));
+            __m512i s = _mm512_add_epi32(_mm512_madd_epi16(d0, _mm512_shuffle_epi8(scb, pick0)),
+                                         _mm512_madd_epi16(d1, _mm512_shuffle_epi8(scb, pick1)));
+            isum[j] = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
+        }
+        Q4G_FINISH_BLOCK();
+    }
+    Q4G_STORE();
+}
 
 static void q4_vl(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, float *C,
                   size_t ldc) {
-    qkern_q4_tiles(q4g_vl, A, lda, mr, W, ldw, nr, nsb, C, ldc);
+    qkern_q4_tiles(q4g_zmm, A, lda, mr, W, ldw, nr, nsb, C, ldc);
 }
 
 /* --- packed GEMM (M > a few rows) -------------------------------------------

@@ -60,7 +60,7 @@ I8MM static void q8_i8mm_2x2(const qact8 *A, int m0, const blk_q8_0 *W, size_t l
             s = vmmlaq_s32(s, vreinterpretq_s8_s64(vzip1q_s64(x0, x1)), vreinterpretq_s8_s64(vzip1q_s64(y0, y1)));
             s = vmmlaq_s32(s, vreinterpretq_s8_s64(vzip2q_s64(x0, x1)), vreinterpretq_s8_s64(vzip2q_s64(y0, y1)));
         }
-        float dw0 = f16_to_f32(w0[b].d), dw1 = f16_to_f32(w1[b].d), da0 = d0[8 * b], da1 = d1[8 * b];
+        float dw0 = f16_to_f32(w0[b].d), dw1 = f16_to_f32(w1[b].d), da0 = d0[b], da1 = d1[b];
         float sc[4] = {da0 * dw0, da0 * dw1, da1 * dw0, da1 * dw1};
         acc = vfmaq_f32(acc, vcvtq_f32_s32(s), vld1q_f32(sc));
     }

@@ -81,7 +81,39 @@ static inline float q6z_fma(float acc, int32_t isum, float dw, float da) {
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) C[(size_t)i * ldc + j] = acc[i][j]; \
     }
 
-Q6Z_TILE(q6z_1_4, 1, 4)
+/* GEMV, 1 A row x 4 W rows: as Q6Z_TILE, but the 4 rows' exact int32 sums are
+ * reduced together (one add tree instead of 4 _mm512_reduce_add_epi32) and
+ * take their f32 step as one 4-lane FMA, the same operation per lane as
+ * q6z_fma, so its rows keep the tiles' bits. */
+static void q6z_g4(const blk_q8_k *A, const blk_q6_k *W, size_t ldw, int nsb, float *C) {
+    __m128 acc = _mm_setzero_ps();
+    for (int b = 0; b < nsb; b++) {
+        __m512i isum[4], sc16[4];
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            sc16[j] = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)W[(size_t)j * ldw + b].scales)));
+            isum[j] = _mm512_setzero_si512();
+        }
+        _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) {
+            __m512i a = _mm512_loadu_si512((const void *)(A[b].qs + 64 * g));
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+                __m512i v = q6z_unpack(W + (size_t)j * ldw + b, g / 2, g % 2);
+                isum[j] = _mm512_add_epi32(isum[j], _mm512_madd_epi16(_mm512_maddubs_epi16(v, a), q6z_scales4(sc16[j], g)));
+            }
+        }
+        __m256i bs = _mm256_loadu_si256((const __m256i *)A[b].bsums), y[4];
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(_mm512_castsi512_si256(sc16[j]), bs), 5);
+            y[j] = _mm256_sub_epi32(_mm256_add_epi32(_mm512_castsi512_si256(isum[j]), _mm512_extracti64x4_epi64(isum[j], 1)), corr);
+        }
+        __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(y[0], y[1]), _mm256_hadd_epi32(y[2], y[3]));
+        __m128i xs = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+        __m128 dw = _mm_cvtph_ps(_mm_setr_epi16((short)W[b].d, (short)W[ldw + b].d, (short)W[2 * ldw + b].d,
+                                                (short)W[3 * ldw + b].d, 0, 0, 0, 0));
+        acc = _mm_fmadd_ps(_mm_cvtepi32_ps(xs), _mm_mul_ps(dw, _mm_set1_ps(A[b].d)), acc);
+    }
+    _mm_storeu_ps(C, acc);
+}
+
 Q6Z_TILE(q6z_1_1, 1, 1)
 Q6Z_TILE(q6z_2_2, 2, 2) Q6Z_TILE(q6z_3_2, 3, 2) Q6Z_TILE(q6z_4_2, 4, 2)
 Q6Z_TILE(q6z_2_1, 2, 1) Q6Z_TILE(q6z_3_1, 3, 1) Q6Z_TILE(q6z_4_1, 4, 1)
@@ -97,7 +129,7 @@ static void q6_avx512(const blk_q8_k *A, size_t lda, int mr, const blk_q6_k *W, 
         const blk_q8_k *a = A + (size_t)i * lda;
         float *c = C + (size_t)i * ldc;
         if (r == 1)
-            for (; j + 4 <= nr; j += 4) q6z_1_4(a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
+            for (; j + 4 <= nr; j += 4) q6z_g4(a, W + j * ldw, ldw, nsb, c + j);
         else
             for (; j + 2 <= nr; j += 2) two[r - 1](a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
         for (; j < nr; j++) one[r - 1](a, lda, W + j * ldw, ldw, nsb, c + j, ldc);
