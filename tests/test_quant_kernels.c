@@ -298,6 +298,35 @@ static void test_act_quant(const qkern *k, const char *name) {
 }
 #endif
 
+/* The Q4_K GEMV tiles of the x86 levels (256-bit vpmaddubsw, AVX-VNNI, zmm
+ * AVX512-VNNI) form the same exact int32 sums and share the f32 tail, so their
+ * outputs are the same bits: a tile that drops a sub-block's scale or pairs
+ * the wrong activations differs here even where it stays within the tolerance
+ * of the scalar comparison. */
+static void test_q4k_gemv_levels_agree(dots_pool *pool) {
+#if DOTS_X86
+    static const int Ks[] = {256, 1536, 8960};
+    for (int t = 0; t < 3; t++) {
+        qcase c;
+        make_case(&c, DT_Q4_K, 1, Ks[t], 37, 900 + (unsigned)t);
+        float *y0 = malloc(sizeof(float) * c.N), *y1 = malloc(sizeof(float) * c.N);
+        qisa_select(QISA_AVX2);
+        int ok = run_linear(pool, &c, y0) == 0;
+        for (int q = QISA_AVXVNNI; q <= QISA_AVX512VNNI; q++) {
+            if (!qisa_supported((dots_qisa)q)) continue;
+            qisa_select((dots_qisa)q);
+            ok = ok && run_linear(pool, &c, y1) == 0;
+            CHECK(ok && memcmp(y0, y1, sizeof(float) * c.N) == 0, "Q4_K GEMV K=%d: %s bits equal avx2's", c.K,
+                  qisa_name((dots_qisa)q));
+        }
+        qisa_select(QISA_COUNT); /* back to the default level */
+        free(y0); free(y1); free_case(&c);
+    }
+#else
+    (void)pool;
+#endif
+}
+
 int main(void) {
     dots_pool *pool = pool_create(2, NULL);
     CHECK(pool != NULL, "pool");
@@ -310,6 +339,7 @@ int main(void) {
     test_small_m_rows(pool);
     test_vs_dequant_matmul(pool);
     test_q6k(pool);
+    test_q4k_gemv_levels_agree(pool);
     pool_destroy(pool);
     return test_finish("test_quant_kernels");
 }
