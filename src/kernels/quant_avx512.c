@@ -24,37 +24,60 @@ VNNIBW static inline __m512i q4z_pair(const int8_t *a0, const int8_t *a1) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a0)),
                               _mm256_loadu_si256((const __m256i *)a1), 1);
 }
-/* bytes of the int16 scale words, step p: per 128-bit chunk [s(4p+c) x 4, s(4p+c+1) x 4], c = 0 in chunks 0-1, 2 in 2-3 */
-#define Q4Z_W(s) (char)(2 * (s)), (char)(2 * (s) + 1)
+/* Per super-block the 4 rows' first 16 bytes (d, dmin, the 12 scale bytes) sit
+ * in the 4 lanes of one zmm, and the 6-bit scales and mins are unpacked there
+ * for all 4 rows at once (as q4k_scales_v, with u0 u1 u2 in dwords 1-3):
+ * per lane, bytes 8-15 of rlo are the 8 scales and bytes 0-7 of rhi the 8 mins.
+ * Per row the scale words of step p are a byte shuffle of its lane with zero
+ * high bytes: per 128-bit chunk [s(4p+c) x 4, s(4p+c+1) x 4], c = 0 in chunks
+ * 0-1 and 2 in chunks 2-3. */
+#define Q4Z_W(s) (char)(8 + (s)), (char)0x80
 #define Q4Z_CHUNK(s) Q4Z_W(s), Q4Z_W(s), Q4Z_W(s), Q4Z_W(s), Q4Z_W((s) + 1), Q4Z_W((s) + 1), Q4Z_W((s) + 1), Q4Z_W((s) + 1)
 static const char q4z_pick[2][64] __attribute__((aligned(64))) = {
     {Q4Z_CHUNK(0), Q4Z_CHUNK(0), Q4Z_CHUNK(2), Q4Z_CHUNK(2)},
     {Q4Z_CHUNK(4), Q4Z_CHUNK(4), Q4Z_CHUNK(6), Q4Z_CHUNK(6)},
 };
+
+/* One row j of the tile: isum[j] (the exact scaled dot of the super-block, in
+ * 8 int32 lanes) and mn[j] (its 8 mins as int16). */
+#define Q4Z_ROW(j) \
+    do { \
+        const blk_q4_k *w = W + (size_t)(j) * ldw + b; \
+        __m512i rj = _mm512_shuffle_i32x4(rlo, rlo, 0x55 * (j)); \
+        mn[j] = _mm_shuffle_epi8(_mm512_extracti32x4_epi32(rhi, j), mnz); \
+        __m512i q0 = _mm512_loadu_si512(w->qs), q1 = _mm512_loadu_si512(w->qs + 64); \
+        __m512i d0 = _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q0, m4), alo0), \
+                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), ahi0)); \
+        __m512i d1 = _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q1, m4), alo1), \
+                                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), ahi1)); \
+        __m512i s_ = _mm512_add_epi32(_mm512_madd_epi16(d0, _mm512_shuffle_epi8(rj, pick0)), \
+                                      _mm512_madd_epi16(d1, _mm512_shuffle_epi8(rj, pick1))); \
+        isum[j] = _mm256_add_epi32(_mm512_castsi512_si256(s_), _mm512_extracti64x4_epi64(s_, 1)); \
+    } while (0)
+
 VNNIBW static void q4g_zmm(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int nsb, float *C) {
     __m256 acc = _mm256_setzero_ps();
     const __m512i m4 = _mm512_set1_epi8(0x0F), pick0 = _mm512_load_si512(q4z_pick[0]), pick1 = _mm512_load_si512(q4z_pick[1]);
+    const __m128i mnz = _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128);
+    const __m512i first_dwords = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     for (int b = 0; b < nsb; b++) {
         const int8_t *aq = A[b].qs;
         __m512i alo0 = q4z_pair(aq, aq + 64), ahi0 = q4z_pair(aq + 32, aq + 96);
         __m512i alo1 = q4z_pair(aq + 128, aq + 192), ahi1 = q4z_pair(aq + 160, aq + 224);
+        __m512i u = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(W + b)));
+        u = _mm512_inserti32x4(u, _mm_loadu_si128((const __m128i *)(W + ldw + b)), 1);
+        u = _mm512_inserti32x4(u, _mm_loadu_si128((const __m128i *)(W + 2 * ldw + b)), 2);
+        u = _mm512_inserti32x4(u, _mm_loadu_si128((const __m128i *)(W + 3 * ldw + b)), 3);
+        __m512i lo = _mm512_and_si512(u, _mm512_set1_epi8(0x3f));
+        __m512i top = _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u, 6), _mm512_set1_epi8(3)), 4);
+        __m512i nib = _mm512_and_si512(_mm512_srlv_epi32(_mm512_shuffle_epi32(u, _MM_PERM_DDDD),
+                                                         _mm512_set4_epi32(0, 4, 0, 0)), _mm512_set1_epi8(0x0f));
+        __m512i hi = _mm512_or_si512(nib, top);
+        __m512i rlo = _mm512_unpacklo_epi32(lo, hi), rhi = _mm512_unpackhi_epi32(lo, hi);
         __m256i isum[4];
         __m128i mn[4];
-        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
-            const blk_q4_k *w = W + (size_t)j * ldw + b;
-            __m256i sc;
-            q4k_scales_v(w->scales, &sc, &mn[j]);
-            __m512i scb = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sc));
-            __m512i q0 = _mm512_loadu_si512(w->qs), q1 = _mm512_loadu_si512(w->qs + 64);
-            __m512i d0 = _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q0, m4), alo0),
-                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(q0, 4), m4), ahi0));
-            __m512i d1 = _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(q1, m4), alo1),
-                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(_mm512_srli_epi16(q1, 4), m4), ahi1));
-            __m512i s = _mm512_add_epi32(_mm512_madd_epi16(d0, _mm512_shuffle_epi8(scb, pick0)),
-                                         _mm512_madd_epi16(d1, _mm512_shuffle_epi8(scb, pick1)));
-            isum[j] = _mm256_add_epi32(_mm512_castsi512_si256(s), _mm512_extracti64x4_epi64(s, 1));
-        }
-        Q4G_FINISH_BLOCK();
+        Q4Z_ROW(0); Q4Z_ROW(1); Q4Z_ROW(2); Q4Z_ROW(3);
+        Q4G_FINISH_BLOCK(_mm512_castsi512_si128(_mm512_permutexvar_epi32(first_dwords, u)));
     }
     Q4G_STORE();
 }

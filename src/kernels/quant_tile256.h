@@ -208,7 +208,8 @@ static inline __m256i q4_pick2(int g) {
                     isum[j] = _mm256_add_epi32(isum[j], DOT(lo, hi, alo, ahi, sc[j], g)); \
                 } \
             } \
-            Q4G_FINISH_BLOCK(); \
+            Q4G_FINISH_BLOCK(_mm_setr_epi32(q4g_dword(W + b), q4g_dword(W + ldw + b), q4g_dword(W + 2 * ldw + b), \
+                                            q4g_dword(W + 3 * ldw + b))); \
         } \
         Q4G_STORE(); \
     }
@@ -216,8 +217,8 @@ static inline __m256i q4_pick2(int g) {
 /* The end of a super-block for the 4 rows of a GEMV tile, shared with the
  * AVX-512 tile (quant_avx512.c): isum[4] (int32 lanes summing to each row's
  * scaled dot) and the mins terms reduce to [x0 m0 x1 m1 | x2 m2 x3 m3], which
- * take one convert and one FMA against [d0 dmin0 d1 dmin1 ...] (f16 pairs). */
-#define Q4G_FINISH_BLOCK() \
+ * take one convert and one FMA against DD = [d0 dmin0 d1 dmin1 ...] (f16 pairs). */
+#define Q4G_FINISH_BLOCK(DD) \
     do { \
         __m128i ss = q8k_subsums(&A[b]), m[4]; \
         _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) m[j] = _mm_madd_epi16(mn[j], ss); \
@@ -225,9 +226,7 @@ static inline __m256i q4_pick2(int g) {
         __m128i xs = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); \
         __m128i ms = _mm_hadd_epi32(_mm_hadd_epi32(m[0], m[1]), _mm_hadd_epi32(m[2], m[3])); \
         __m256i v = _mm256_setr_m128i(_mm_unpacklo_epi32(xs, ms), _mm_unpackhi_epi32(xs, ms)); \
-        __m128i dd = _mm_setr_epi32(q4g_dword(W + b), q4g_dword(W + ldw + b), q4g_dword(W + 2 * ldw + b), \
-                                    q4g_dword(W + 3 * ldw + b)); \
-        __m256 dw = _mm256_cvtph_ps(dd); \
+        __m256 dw = _mm256_cvtph_ps(DD); \
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(dw, _mm256_set1_ps(A[b].d)), acc); \
     } while (0)
 #define Q4G_STORE() \
