@@ -17,8 +17,9 @@ Q8_FAMILY(q8_vl, VNNI, W_PREP_VNNI, DOT_VNNI_VL)
 /* The Q4_K GEMV tile in zmm: one 64-byte load of nibbles is 4 sub-blocks (lo:
  * 4p and 4p+2, hi: 4p+1 and 4p+3), against A's sub-blocks paired the same way;
  * vpdpbusd per 4 values, packed to int16 and vpmaddwd by the sub-block scales.
- * Half the instructions of the 256-bit tile per weight, and the same exact
- * int32 sums, so its rows keep the bits of q4g_vl's (the tail is shared). */
+ * A third fewer instructions than the 256-bit tile per weight, and the same
+ * exact int32 sums and f32 tail (Q4G_FINISH_BLOCK), so its outputs are the bits
+ * of the AVX2 levels' tiles (test_quant_kernels checks). */
 #define VNNIBW __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 VNNIBW static inline __m512i q4z_pair(const int8_t *a0, const int8_t *a1) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a0)),
