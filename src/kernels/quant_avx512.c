@@ -27,7 +27,7 @@ VNNIBW static inline __m512i q4z_pair(const int8_t *a0, const int8_t *a1) {
 }
 /* Per super-block the 4 rows' first 16 bytes (d, dmin, the 12 scale bytes) sit
  * in the 4 lanes of one zmm, and the 6-bit scales and mins are unpacked there
- * for all 4 rows at once (as q4k_scales_v, with u0 u1 u2 in dwords 1-3):
+ * for all 4 rows at once (q4k_scales_v's word arithmetic, u0 u1 u2 in dwords 1-3):
  * per lane, bytes 8-15 of rlo are the 8 scales and bytes 0-7 of rhi the 8 mins.
  * Per row the scale words of step p are a byte shuffle of its lane with zero
  * high bytes: per 128-bit chunk [s(4p+c) x 4, s(4p+c+1) x 4], c = 0 in chunks

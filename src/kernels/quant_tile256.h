@@ -140,20 +140,18 @@ static inline float hsum8(__m256 v) {
 
 /* --- Q4_K GEMV tile, shared the same way ------------------------------------ */
 /* The 8 scales as int16 in both 128-bit halves, and the 8 mins as int16, from
- * the 12 packed bytes as three 32-bit words u0 u1 u2 (ggml's get_scale_min_k4
- * order): scales 0-3 = u0 & 0x3f, mins 0-3 = u1 & 0x3f, scales 4-7 = (u2 & 0xf) |
- * (u0 >> 6) << 4, mins 4-7 = (u2 >> 4) | (u1 >> 6) << 4 per byte, here in the
- * lanes of one vector (the scalar form was a third of the GEMV's instructions).
- * Reads 16 bytes at s: a block's 12 scale bytes are followed by its qs. */
+ * the 12 packed bytes read as three 32-bit words (ggml's get_scale_min_k4 order).
+ * Scalar on purpose: in the 256-bit tiles it runs on the integer ports beside the
+ * vector work (a vector-lane version measured ~10% slower there, on Zen 4); the
+ * zmm tile (quant_avx512.c) unpacks 4 rows' scales in one zmm instead. */
 static inline void q4k_scales_v(const uint8_t *s, __m256i *sc, __m128i *mn) {
-    __m128i u = _mm_loadu_si128((const __m128i *)s);
-    __m128i lo = _mm_and_si128(u, _mm_set1_epi8(0x3f));                                       /* [sc_lo mn_lo . .] */
-    __m128i top = _mm_slli_epi32(_mm_and_si128(_mm_srli_epi32(u, 6), _mm_set1_epi8(3)), 4);    /* lanes 0, 1 */
-    __m128i nib = _mm_and_si128(_mm_srlv_epi32(_mm_shuffle_epi32(u, 0xAA), _mm_setr_epi32(0, 4, 0, 0)),
-                                _mm_set1_epi8(0x0f));                                          /* u2, u2 >> 4 */
-    __m128i r = _mm_unpacklo_epi32(lo, _mm_or_si128(nib, top));                               /* [sc_lo sc_hi mn_lo mn_hi] */
-    *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(r));
-    *mn = _mm_cvtepu8_epi16(_mm_srli_si128(r, 8));
+    uint32_t u[3];
+    memcpy(u, s, 12);
+    uint32_t sc_lo = u[0] & 0x3f3f3f3fu, mn_lo = u[1] & 0x3f3f3f3fu;
+    uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    uint32_t mn_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    *sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc_hi, (int)sc_lo)));
+    *mn = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn_hi, (int)mn_lo));
 }
 
 /* The 8 sub-block sums of a Q8_K block as int16 (each <= 32 * 127). */
@@ -208,8 +206,9 @@ static inline __m256i q4_pick2(int g) {
                     isum[j] = _mm256_add_epi32(isum[j], DOT(lo, hi, alo, ahi, sc[j], g)); \
                 } \
             } \
-            Q4G_FINISH_BLOCK(_mm_setr_epi32(q4g_dword(W + b), q4g_dword(W + ldw + b), q4g_dword(W + 2 * ldw + b), \
-                                            q4g_dword(W + 3 * ldw + b))); \
+            uint32_t dd[4]; /* d, dmin of the 4 blocks: through memory, off the vector ports */ \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) memcpy(&dd[j], &W[(size_t)j * ldw + b], 4); \
+            Q4G_FINISH_BLOCK(_mm_loadu_si128((const __m128i *)dd)); \
         } \
         Q4G_STORE(); \
     }
@@ -235,12 +234,5 @@ static inline __m256i q4_pick2(int g) {
         _mm256_storeu_ps(t, acc); \
         for (int j = 0; j < 4; j++) C[j] = t[2 * j] - t[2 * j + 1]; \
     } while (0)
-
-/* d and dmin of a Q4_K block as one 32-bit word */
-static inline int q4g_dword(const blk_q4_k *w) {
-    int v;
-    memcpy(&v, w, 4);
-    return v;
-}
 
 #endif
