@@ -130,8 +130,8 @@ static void qact_task(void *ctx, int t, int thread) {
         const float *x = q->x + (size_t)r * q->K;
         const qkern_act *act = q->k->act;
         if (q->wdt == DT_Q8_0)
-            (act ? act->q8 : qact8_quant_row)(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d1 + (size_t)r * q->a8.ld1,
-                                              q->a8.c1 + (size_t)r * q->a8.ld1);
+            (act ? act->q8 : qact8_quant_row)(x, q->K, q->a8.qs + (size_t)r * q->a8.ldq, q->a8.d + (size_t)r * q->a8.ldb,
+                                              q->a8.corr + (size_t)r * q->a8.ldb);
         else (act ? act->q8k : quant_row_q8_k)(x, q->a8k + (size_t)r * (q->K / QK_K), q->K);
     }
 }
@@ -276,8 +276,8 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     size_t M = (size_t)a->M, K = (size_t)a->K, abytes;
     if (a->wdt == DT_Q8_0) {
         a->a8.ldq = (K + 63) / 64 * 64;
-        a->a8.ld1 = K / QK8_0;
-        abytes = M * a->a8.ldq + 2 * M * a->a8.ld1 * 4;
+        a->a8.ldb = K / QK8_0;
+        abytes = M * a->a8.ldq + 2 * M * a->a8.ldb * 4;
     } else {
         abytes = M * (K / QK_K) * sizeof(blk_q8_k);
     }
@@ -285,9 +285,9 @@ static int qscratch(qact_job *a, size_t nbias, char **scratch, float **bias_f32)
     *scratch = kern_scratch(KS_QLINEAR, abytes + nbias * sizeof(float)); /* the caller thread's, kept: no malloc per token */
     if (!*scratch) return -1;
     if (a->wdt == DT_Q8_0) {
-        a->a8.d1 = (float *)*scratch;
-        a->a8.c1 = (int32_t *)(*scratch + M * a->a8.ld1 * 4);
-        a->a8.qs = (int8_t *)(*scratch + 2 * M * a->a8.ld1 * 4);
+        a->a8.d = (float *)*scratch;
+        a->a8.corr = (int32_t *)(*scratch + M * a->a8.ldb * 4);
+        a->a8.qs = (int8_t *)(*scratch + 2 * M * a->a8.ldb * 4);
     } else {
         a->a8k = (blk_q8_k *)*scratch;
     }

@@ -242,7 +242,7 @@ static inline void pg_store8(float *dst, __m256 v, int n, int add) {
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 aq[i] = A->qs + r * A->ldq + (size_t)(k0 + b) * 32; \
-                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_INIT_##V(A->c1[r * A->ld1 + (size_t)(k0 + b)]); \
+                _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = PG_INIT_##V(A->corr[r * A->ldb + (size_t)(k0 + b)]); \
             } \
             _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
                 __m256i w[NG], wa[NG]; \
@@ -260,7 +260,7 @@ static inline void pg_store8(float *dst, __m256 v, int n, int add) {
             __m256 dw[NG]; \
             _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm256_loadu_ps((const float *)(P + ((size_t)c * nb + b) * PG_BYTES + 256)); \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
-                __m256 da = _mm256_set1_ps(A->d1[(size_t)(m0 + i) * A->ld1 + (size_t)(k0 + b)]); \
+                __m256 da = _mm256_set1_ps(A->d[(size_t)(m0 + i) * A->ldb + (size_t)(k0 + b)]); \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                     acc[i][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(ia[i][c]), _mm256_mul_ps(dw[c], da), acc[i][c]); \
             } \

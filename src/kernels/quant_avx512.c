@@ -130,7 +130,7 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 aq[i] = A->qs + r * A->ldq + (size_t)(k0 + b) * 32; \
-                __m512i cr = _mm512_set1_epi32(A->c1[r * A->ld1 + (size_t)(k0 + b)]); \
+                __m512i cr = _mm512_set1_epi32(A->corr[r * A->ldb + (size_t)(k0 + b)]); \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) ia[i][c] = cr; \
             } \
             _Pragma("GCC unroll 8") for (int s = 0; s < 8; s++) { \
@@ -146,7 +146,7 @@ static void q8_pack(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
             __m512 dw[NG]; \
             _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) dw[c] = _mm512_loadu_ps(P + ((size_t)c * nb + b) * PG_BYTES + 512); \
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
-                __m512 da = _mm512_set1_ps(A->d1[(size_t)(m0 + i) * A->ld1 + (size_t)(k0 + b)]); \
+                __m512 da = _mm512_set1_ps(A->d[(size_t)(m0 + i) * A->ldb + (size_t)(k0 + b)]); \
                 _Pragma("GCC unroll 8") for (int c = 0; c < NG; c++) \
                     acc[i][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ia[i][c]), _mm512_mul_ps(dw[c], da), acc[i][c]); \
             } \

@@ -18,8 +18,8 @@
 
 typedef struct qact8 {
     int8_t *qs; size_t ldq;        /* [M][ldq], ldq >= K */
-    float *d1; int32_t *c1;        /* [M][ld1] each, ld1 = K/32: d and c of each block */
-    size_t ld1;
+    float *d; int32_t *corr;       /* [M][ldb] each, ldb = K/32: each block's d and c */
+    size_t ldb;
 } qact8;
 
 /* C[i, j] = sum over K of A[m0 + i] . W[j] for i < mr (<= 4), j < nr (any).

@@ -29,7 +29,7 @@ DOTPROD static inline int32x4_t dot32_sdot(int8x16_t a0, int8x16_t a1, int8x16_t
                           size_t ldc) { \
         for (int i = 0; i < mr; i++) { \
             const int8_t *a = A->qs + (size_t)(m0 + i) * A->ldq; \
-            const float *da = A->d1 + (size_t)(m0 + i) * A->ld1; \
+            const float *da = A->d + (size_t)(m0 + i) * A->ldb; \
             for (int j = 0; j < nr; j++) { \
                 const blk_q8_0 *w = W + (size_t)j * ldw; \
                 float32x4_t acc = vdupq_n_f32(0); \
@@ -49,7 +49,7 @@ Q8_ROWS(q8_dotprod, DOTPROD, dot32_sdot)
 /* i8mm: rows i, i+1 of A against rows j, j+1 of W; lanes {00, 01, 10, 11}. */
 I8MM static void q8_i8mm_2x2(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C, size_t ldc) {
     const int8_t *a0 = A->qs + (size_t)m0 * A->ldq, *a1 = a0 + A->ldq;
-    const float *d0 = A->d1 + (size_t)m0 * A->ld1, *d1 = d0 + A->ld1;
+    const float *d0 = A->d + (size_t)m0 * A->ldb, *d1 = d0 + A->ldb;
     const blk_q8_0 *w0 = W, *w1 = W + ldw;
     float32x4_t acc = vdupq_n_f32(0);
     for (int b = 0; b < nb; b++) {

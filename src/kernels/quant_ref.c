@@ -25,7 +25,7 @@ static void ref_q8(const qact8 *A, int m0, int mr, const blk_q8_0 *W, size_t ldw
                    size_t ldc) {
     for (int i = 0; i < mr; i++) {
         const int8_t *a = A->qs + (size_t)(m0 + i) * A->ldq;
-        const float *da = A->d1 + (size_t)(m0 + i) * A->ld1;
+        const float *da = A->d + (size_t)(m0 + i) * A->ldb;
         for (int j = 0; j < nr; j++) {
             const blk_q8_0 *w = W + (size_t)j * ldw;
             float s = 0;

@@ -1,7 +1,9 @@
 /* Internal: the 256-bit Q8_0 dot-product tiles (GEMV and small M), shared by
  * the AVX2 / AVX-VNNI level (quant_avx2.c) and the AVX512-VNNI level
  * (quant_avx512.c, vpdpbusd ymm through AVX512VL), which include it after
- * <immintrin.h> and instantiate Q8_FAMILY with their attribute and dot. */
+ * <immintrin.h> and instantiate Q8_FAMILY with their attribute and dot; and the
+ * 256-bit Q4_K GEMV tile of the AVX2 / AVX-VNNI level, whose super-block tail
+ * (Q4G_FINISH_BLOCK) the AVX512-VNNI zmm tile shares. */
 #ifndef DOTS_QUANT_TILE256_H
 #define DOTS_QUANT_TILE256_H
 #include "kernels/quant_kern.h"
@@ -67,8 +69,8 @@ static inline float hsum8(__m256 v) {
 #define Q8_GEMV4(NAME, ATTR, PREP, DOT) \
     ATTR static void NAME(const qact8 *A, int m0, const blk_q8_0 *W, size_t ldw, int nb, float *C) { \
         const int8_t *aq = A->qs + (size_t)m0 * A->ldq; \
-        const float *ad = A->d1 + (size_t)m0 * A->ld1; \
-        const int32_t *ac = A->c1 + (size_t)m0 * A->ld1; \
+        const float *ad = A->d + (size_t)m0 * A->ldb; \
+        const int32_t *ac = A->corr + (size_t)m0 * A->ldb; \
         const blk_q8_0 *w0 = W, *w1 = W + ldw, *w2 = W + 2 * ldw, *w3 = W + 3 * ldw; \
         __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
         int b = 0; \
@@ -94,8 +96,8 @@ static inline float hsum8(__m256 v) {
             _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) { \
                 size_t r = (size_t)(m0 + i); \
                 __m256i av = _mm256_loadu_si256((const __m256i *)(A->qs + r * A->ldq + (size_t)b * 32)); \
-                __m256 da = _mm256_set1_ps(A->d1[r * A->ld1 + (size_t)b]); \
-                __m256i corr = _mm256_zextsi128_si256(_mm_cvtsi32_si128(A->c1[r * A->ld1 + (size_t)b])); \
+                __m256 da = _mm256_set1_ps(A->d[r * A->ldb + (size_t)b]); \
+                __m256i corr = _mm256_zextsi128_si256(_mm_cvtsi32_si128(A->corr[r * A->ldb + (size_t)b])); \
                 (void)corr; \
                 _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) { \
                     __m256i dot = DOT(wp[j], w[j], av, corr); \
@@ -138,7 +140,7 @@ static inline float hsum8(__m256 v) {
         } \
     }
 
-/* --- Q4_K GEMV tile, shared the same way ------------------------------------ */
+/* --- Q4_K GEMV tile ----------------------------------------------------------- */
 /* The 8 scales as int16 in both 128-bit halves, and the 8 mins as int16, from
  * the 12 packed bytes read as three 32-bit words (ggml's get_scale_min_k4 order).
  * Scalar on purpose: in the 256-bit tiles it runs on the integer ports beside the
@@ -214,9 +216,11 @@ static inline __m256i q4_pick2(int g) {
     }
 
 /* The end of a super-block for the 4 rows of a GEMV tile, shared with the
- * AVX-512 tile (quant_avx512.c): isum[4] (int32 lanes summing to each row's
- * scaled dot) and the mins terms reduce to [x0 m0 x1 m1 | x2 m2 x3 m3], which
- * take one convert and one FMA against DD = [d0 dmin0 d1 dmin1 ...] (f16 pairs). */
+ * AVX-512 tile (quant_avx512.c); it reads the tile's A, b, isum[4] (int32 lanes
+ * summing to each row's scaled dot) and mn[4] (int16 mins) and updates acc:
+ * sums and mins terms reduce to [x0 m0 x1 m1 | x2 m2 x3 m3], which take one
+ * convert and one FMA against DD = [d0 dmin0 d1 dmin1 ...] (f16 pairs).
+ * Q4G_STORE then writes the tile's 4 outputs C[0..3]. */
 #define Q4G_FINISH_BLOCK(DD) \
     do { \
         __m128i ss = q8k_subsums(&A[b]), m[4]; \
