@@ -12,8 +12,18 @@ double bench_peak_fp32_gflops(dots_pool *pool);
 const char *bench_peak_fp32_name(void);
 /* bf16 dot-product throughput (AVX512_BF16 vdpbf16ps, or BFMMLA on neonbf16) when that level is in use, GFLOP/s; 0 otherwise. */
 double bench_peak_bf16_gflops(dots_pool *pool);
-/* DRAM read bandwidth with every pool thread streaming, GB/s. */
+/* DRAM read bandwidth with every pool thread streaming, GB/s (best of 4 passes over 1 GB). */
 double bench_read_bandwidth_gbs(dots_pool *pool);
+
+/* The same read as a probe to run between the steps of a benchmark: the shared host's bandwidth
+ * swings within seconds, so a share of it is fair only against passes of the same seconds.
+ * new: a touched buffer of about `bytes` (16 MB at most under DOTS_BENCH_SMOKE; NULL when out of memory); pass: one read with every pool
+ * thread, returns its GB/s; gbs: bytes over seconds of all passes so far. */
+typedef struct bench_bw_probe bench_bw_probe;
+bench_bw_probe *bench_bw_probe_new(size_t bytes);
+double bench_bw_probe_pass(dots_pool *pool, bench_bw_probe *p);
+double bench_bw_probe_gbs(const bench_bw_probe *p);
+void bench_bw_probe_free(bench_bw_probe *p);
 
 /* int8 multiply-accumulate throughput of the int8 kernels' inner step, GOP/s
  * (2 ops per MAC): kind 0 vpmaddubsw+vpmaddwd (AVX2), 1 vpdpbusd ymm (AVX-VNNI),

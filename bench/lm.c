@@ -2,7 +2,8 @@
  * tools/make_random_checkpoint.py --preset full, or any dots.ocr folder).
  * Prints prefill tokens/s at each --prefill length, decode tokens/s, and decode as a
  * fraction of the memory-bandwidth limit: (read bandwidth measured in this run) /
- * (bytes of weights one decode step reads).
+ * (bytes of weights one decode step reads); then as many decode steps again, each between
+ * two passes of a read probe, for the decode's share of the bandwidth of the same seconds.
  *
  *   lm --model DIR [--threads N] [--prefill 512,4096] [--decode 32] [--chunk 512] [--batch 1,2,4,8,16]
  *      [--type q8_0|q4_k|bf16]
@@ -112,6 +113,46 @@ static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int
     return 0;
 }
 
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* n decode steps more, each between two passes of a 256 MB read probe: the decode's GB/s against
+ * the probes' over the same seconds (time-weighted), and the median of each step's GB/s over the
+ * mean of the passes either side of it. The host's bandwidth swings within seconds, so this share
+ * is steadier than one against the probe taken before the run. */
+static int decode_vs_probes(const dots_lm *lm, dots_lm_state *st, dots_pool *pool, int tok, float *logits, int n,
+                            double bytes, dots_error *e) {
+    bench_bw_probe *probe = bench_bw_probe_new((size_t)256 << 20);
+    double *ratio = malloc(sizeof(double) * (size_t)n);
+    if (!probe || !ratio) {
+        bench_bw_probe_free(probe);
+        free(ratio);
+        return dots_fail(e, DOTS_E_NOMEM, "out of memory for the bandwidth probe");
+    }
+    int V = lm_config(lm)->vocab_size;
+    double before = bench_bw_probe_pass(pool, probe), dec_secs = 0;
+    for (int k = 0; k < n; k++) {
+        double ts = dots_now();
+        if (lm_decode(lm, st, pool, tok, logits, e)) { bench_bw_probe_free(probe); free(ratio); return -1; }
+        double step = dots_now() - ts, after = bench_bw_probe_pass(pool, probe);
+        dec_secs += step;
+        ratio[k] = bytes / step / 1e9 / ((before + after) / 2);
+        before = after;
+        int b = 0;
+        for (int v = 1; v < V; v++) if (logits[v] > logits[b]) b = v;
+        tok = b;
+    }
+    qsort(ratio, (size_t)n, sizeof *ratio, cmp_double);
+    double dec = n * bytes / dec_secs / 1e9, pr = bench_bw_probe_gbs(probe);
+    printf("decode  %5d steps, each between two read probe passes: %.1f GB/s effective, the probes %.1f GB/s over the same "
+           "seconds = %.0f%% (median step %.0f%%)\n", n, dec, pr, 100 * dec / pr, 100 * ratio[n / 2]);
+    bench_bw_probe_free(probe);
+    free(ratio);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *model = NULL, *prefill_s = "512,4096", *batch_s = NULL;
     int threads = 0, n_decode = 32, chunk = 512;
@@ -187,7 +228,7 @@ int main(int argc, char **argv) {
     for (int li = 0; li < n_lens; li++) {
         int L = lens[li];
         dots_lm_state *st = NULL;
-        if (lm_state_new(lm, L + n_decode + 1, chunk, &st, &e) || lm_embed(lm, ids, L, x, &e)) return fail(&e);
+        if (lm_state_new(lm, L + 2 * n_decode + 1, chunk, &st, &e) || lm_embed(lm, ids, L, x, &e)) return fail(&e);
         double t0 = dots_now(), cpu0 = bench_cpu_seconds();
         if (lm_forward(lm, st, pool, x, L, logits, 0, &e)) return fail(&e);
         double dt = dots_now() - t0, busy = (bench_cpu_seconds() - cpu0) / (dt * pool_threads(pool));
@@ -217,6 +258,7 @@ int main(int argc, char **argv) {
                    fastest * 1e3, 1 / fastest, 100.0 / fastest / (bw * 1e9 / bytes), bytes / fastest / 1e9);
             if (steal0 >= 0 && steal1 >= steal0)
                 printf("decode  CPU time stolen by the hypervisor meanwhile: %.0f%%\n", 100.0 * (steal1 - steal0) / dt);
+            if (decode_vs_probes(lm, st, pool, tok, logits, n_decode, bytes, &e)) return fail(&e);
         }
         lm_state_free(st);
     }
