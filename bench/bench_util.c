@@ -338,15 +338,15 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static int32_t i8_avx512v
 }
 #endif
 
+#if defined(__x86_64__)
 typedef struct { int kind; volatile int32_t sink; } i8_job;
 
 static void i8_task(void *ctx, int t, int thread) {
     (void)t; (void)thread;
     i8_job *j = ctx;
-#if defined(__x86_64__)
     j->sink += j->kind == 2 ? i8_avx512vnni() : j->kind == 1 ? i8_avxvnni() : i8_maddubs();
-#endif
 }
+#endif
 
 double bench_peak_int8_gops(dots_pool *pool, int kind) {
 #if defined(__x86_64__)

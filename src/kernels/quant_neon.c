@@ -24,22 +24,50 @@ DOTPROD static inline int32x4_t dot32_sdot(int8x16_t a0, int8x16_t a1, int8x16_t
     return vdotq_s32(vdotq_s32(vdupq_n_s32(0), a0, b0), a1, b1);
 }
 
+/* One A row (a, its block scales da) against W rows: the 1 x 1 tile, and the 1 x 4
+ * GEMV tile that loads each A block once for 4 W rows, converts the 4 rows' f16
+ * scales in one vcvt_f32_f16 (the 1 x 1 tile calls f16_to_f32 per row and block)
+ * and keeps 4 independent accumulator chains. Per row both do the same operations
+ * (int32 dot, convert, one FMA by dw * da per block, then vaddvq), so a row's bits
+ * do not depend on which tile ran it. */
+#define Q8_ROW1(NAME, ATTR, DOT) \
+    ATTR static float NAME(const int8_t *a, const float *da, const blk_q8_0 *w, int nb) { \
+        float32x4_t acc = vdupq_n_f32(0); \
+        for (int b = 0; b < nb; b++) { \
+            int32x4_t d = DOT(vld1q_s8(a + 32 * b), vld1q_s8(a + 32 * b + 16), vld1q_s8(w[b].qs), vld1q_s8(w[b].qs + 16)); \
+            acc = vfmaq_n_f32(acc, vcvtq_f32_s32(d), f16_to_f32(w[b].d) * da[b]); \
+        } \
+        return vaddvq_f32(acc); \
+    }
+#define Q8_ROW_DOT(DOT, j) DOT(x0, x1, vld1q_s8(w##j[b].qs), vld1q_s8(w##j[b].qs + 16))
+#define Q8_GEMV4(NAME, ATTR, DOT) \
+    ATTR static void NAME(const int8_t *a, const float *da, const blk_q8_0 *W, size_t ldw, int nb, float *C) { \
+        const blk_q8_0 *w0 = W, *w1 = W + ldw, *w2 = W + 2 * ldw, *w3 = W + 3 * ldw; \
+        float32x4_t acc0 = vdupq_n_f32(0), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
+        for (int b = 0; b < nb; b++) { \
+            int8x16_t x0 = vld1q_s8(a + 32 * b), x1 = vld1q_s8(a + 32 * b + 16); \
+            const uint16_t d4[4] = {w0[b].d, w1[b].d, w2[b].d, w3[b].d}; \
+            float32x4_t s = vmulq_n_f32(vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(d4))), da[b]); \
+            acc0 = vfmaq_laneq_f32(acc0, vcvtq_f32_s32(Q8_ROW_DOT(DOT, 0)), s, 0); \
+            acc1 = vfmaq_laneq_f32(acc1, vcvtq_f32_s32(Q8_ROW_DOT(DOT, 1)), s, 1); \
+            acc2 = vfmaq_laneq_f32(acc2, vcvtq_f32_s32(Q8_ROW_DOT(DOT, 2)), s, 2); \
+            acc3 = vfmaq_laneq_f32(acc3, vcvtq_f32_s32(Q8_ROW_DOT(DOT, 3)), s, 3); \
+        } \
+        C[0] = vaddvq_f32(acc0); C[1] = vaddvq_f32(acc1); C[2] = vaddvq_f32(acc2); C[3] = vaddvq_f32(acc3); \
+    }
+/* any mr and nr: every A row runs the 1 x 4 tile over W rows in groups of 4, the 1 x 1 over the rest */
 #define Q8_ROWS(NAME, ATTR, DOT) \
+    Q8_ROW1(NAME##_1, ATTR, DOT) \
+    Q8_GEMV4(NAME##_4, ATTR, DOT) \
     ATTR static void NAME(const qact8 *A, int m0, int mr, const blk_q8_0 *W, size_t ldw, int nr, int nb, float *C, \
                           size_t ldc) { \
         for (int i = 0; i < mr; i++) { \
             const int8_t *a = A->qs + (size_t)(m0 + i) * A->ldq; \
             const float *da = A->d + (size_t)(m0 + i) * A->ldb; \
-            for (int j = 0; j < nr; j++) { \
-                const blk_q8_0 *w = W + (size_t)j * ldw; \
-                float32x4_t acc = vdupq_n_f32(0); \
-                for (int b = 0; b < nb; b++) { \
-                    int32x4_t d = DOT(vld1q_s8(a + 32 * b), vld1q_s8(a + 32 * b + 16), vld1q_s8(w[b].qs), \
-                                      vld1q_s8(w[b].qs + 16)); \
-                    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(d), f16_to_f32(w[b].d) * da[b]); \
-                } \
-                C[(size_t)i * ldc + j] = vaddvq_f32(acc); \
-            } \
+            float *c = C + (size_t)i * ldc; \
+            int j = 0; \
+            for (; j + 4 <= nr; j += 4) NAME##_4(a, da, W + (size_t)j * ldw, ldw, nb, c + j); \
+            for (; j < nr; j++) c[j] = NAME##_1(a, da, W + (size_t)j * ldw, nb); \
         } \
     }
 
@@ -90,36 +118,84 @@ static inline void q4k_scales(const uint8_t *s, int sc[8], int mn[8]) {
     }
 }
 
+/* One A row against W rows, as for Q8_0: the 1 x 1 tile, and the 1 x 4 GEMV tile that
+ * loads each A block (and sums its bsums pairs) once for 4 W rows and converts the 4
+ * rows' d and dmin together; per row both do the same operations, so the same bits. */
+/* isum_ = the scaled int32 dot of block w (4 lanes), the A vectors k = 0..15 given by
+ * X(k); reads the caller's m4 (0x0F bytes) and sc[8] (the block's scales). */
+#define Q4_BLOCK_ISUM(isum_, DOT, w, X) \
+    do { \
+        isum_ = vdupq_n_s32(0); \
+        for (int g = 0; g < 4; g++) { \
+            uint8x16_t q0 = vld1q_u8((w)->qs + 32 * g), q1 = vld1q_u8((w)->qs + 32 * g + 16); \
+            int32x4_t lo = DOT(vreinterpretq_s8_u8(vandq_u8(q0, m4)), vreinterpretq_s8_u8(vandq_u8(q1, m4)), X(4 * g), \
+                               X(4 * g + 1)); \
+            int32x4_t hi = DOT(vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), X(4 * g + 2), \
+                               X(4 * g + 3)); \
+            isum_ = vmlaq_n_s32(isum_, lo, sc[2 * g]); \
+            isum_ = vmlaq_n_s32(isum_, hi, sc[2 * g + 1]); \
+        } \
+    } while (0)
+#define Q4_ROW1(NAME, ATTR, DOT) \
+    ATTR static float NAME(const blk_q8_k *a, const blk_q4_k *w, int nsb) { \
+        const uint8x16_t m4 = vdupq_n_u8(0x0F); \
+        float32x4_t acc = vdupq_n_f32(0); \
+        float macc = 0; \
+        for (int b = 0; b < nsb; b++) { \
+            int sc[8], mn[8], msum = 0; \
+            q4k_scales(w[b].scales, sc, mn); \
+            const int8_t *aq = a[b].qs; \
+            int32x4_t isum; \
+            Q4_BLOCK_ISUM(isum, DOT, &w[b], Q4_A_LOAD); \
+            for (int s = 0; s < 8; s++) msum += mn[s] * (a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]); \
+            acc = vfmaq_n_f32(acc, vcvtq_f32_s32(isum), f16_to_f32(w[b].d) * a[b].d); \
+            macc += f16_to_f32(w[b].dmin) * a[b].d * (float)msum; \
+        } \
+        return vaddvq_f32(acc) - macc; \
+    }
+#define Q4_A_LOAD(k) vld1q_s8(aq + 16 * (k))
+#define Q4_A_REG(k) x[k]
+#define Q4_GEMV4(NAME, ATTR, DOT) \
+    ATTR static void NAME(const blk_q8_k *a, const blk_q4_k *W, size_t ldw, int nsb, float *C) { \
+        const uint8x16_t m4 = vdupq_n_u8(0x0F); \
+        float32x4_t acc[4]; \
+        float macc[4]; \
+        for (int j = 0; j < 4; j++) { acc[j] = vdupq_n_f32(0); macc[j] = 0; } \
+        for (int b = 0; b < nsb; b++) { \
+            int8x16_t x[16]; \
+            int bs[8]; \
+            for (int k = 0; k < 16; k++) x[k] = vld1q_s8(a[b].qs + 16 * k); \
+            for (int s = 0; s < 8; s++) bs[s] = a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]; \
+            const blk_q4_k *w4[4] = {W + b, W + ldw + b, W + 2 * ldw + b, W + 3 * ldw + b}; \
+            const uint16_t h[8] = {w4[0]->d, w4[1]->d, w4[2]->d, w4[3]->d, w4[0]->dmin, w4[1]->dmin, w4[2]->dmin, w4[3]->dmin}; \
+            float dd[8]; \
+            vst1q_f32(dd, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h)))); \
+            vst1q_f32(dd + 4, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h + 4)))); \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) { \
+                int sc[8], mn[8], msum = 0; \
+                q4k_scales(w4[j]->scales, sc, mn); \
+                int32x4_t isum; \
+                Q4_BLOCK_ISUM(isum, DOT, w4[j], Q4_A_REG); \
+                for (int s = 0; s < 8; s++) msum += mn[s] * bs[s]; \
+                acc[j] = vfmaq_n_f32(acc[j], vcvtq_f32_s32(isum), dd[j] * a[b].d); \
+                macc[j] += dd[4 + j] * a[b].d * (float)msum; \
+            } \
+        } \
+        for (int j = 0; j < 4; j++) C[j] = vaddvq_f32(acc[j]) - macc[j]; \
+    }
+/* any mr and nr: every A row runs the 1 x 4 tile over W rows in groups of 4, the 1 x 1 over the rest */
 #define Q4_ROWS(NAME, ATTR, DOT) \
+    Q4_ROW1(NAME##_1, ATTR, DOT) \
+    Q4_GEMV4(NAME##_4, ATTR, DOT) \
     ATTR static void NAME(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr, int nsb, \
                           float *C, size_t ldc) { \
-        const uint8x16_t m4 = vdupq_n_u8(0x0F); \
-        for (int i = 0; i < mr; i++) \
-            for (int j = 0; j < nr; j++) { \
-                const blk_q8_k *a = A + (size_t)i * lda; \
-                const blk_q4_k *w = W + (size_t)j * ldw; \
-                float32x4_t acc = vdupq_n_f32(0); \
-                float macc = 0; \
-                for (int b = 0; b < nsb; b++) { \
-                    int sc[8], mn[8], msum = 0; \
-                    q4k_scales(w[b].scales, sc, mn); \
-                    int32x4_t isum = vdupq_n_s32(0); \
-                    for (int g = 0; g < 4; g++) { \
-                        uint8x16_t q0 = vld1q_u8(w[b].qs + 32 * g), q1 = vld1q_u8(w[b].qs + 32 * g + 16); \
-                        const int8_t *aq = a[b].qs + 64 * g; \
-                        int32x4_t lo = DOT(vreinterpretq_s8_u8(vandq_u8(q0, m4)), vreinterpretq_s8_u8(vandq_u8(q1, m4)), \
-                                           vld1q_s8(aq), vld1q_s8(aq + 16)); \
-                        int32x4_t hi = DOT(vreinterpretq_s8_u8(vshrq_n_u8(q0, 4)), vreinterpretq_s8_u8(vshrq_n_u8(q1, 4)), \
-                                           vld1q_s8(aq + 32), vld1q_s8(aq + 48)); \
-                        isum = vmlaq_n_s32(isum, lo, sc[2 * g]); \
-                        isum = vmlaq_n_s32(isum, hi, sc[2 * g + 1]); \
-                    } \
-                    for (int s = 0; s < 8; s++) msum += mn[s] * (a[b].bsums[2 * s] + a[b].bsums[2 * s + 1]); \
-                    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(isum), f16_to_f32(w[b].d) * a[b].d); \
-                    macc += f16_to_f32(w[b].dmin) * a[b].d * (float)msum; \
-                } \
-                C[(size_t)i * ldc + j] = vaddvq_f32(acc) - macc; \
-            } \
+        for (int i = 0; i < mr; i++) { \
+            const blk_q8_k *a = A + (size_t)i * lda; \
+            float *c = C + (size_t)i * ldc; \
+            int j = 0; \
+            for (; j + 4 <= nr; j += 4) NAME##_4(a, W + (size_t)j * ldw, ldw, nsb, c + j); \
+            for (; j < nr; j++) c[j] = NAME##_1(a, W + (size_t)j * ldw, nsb); \
+        } \
     }
 
 Q4_ROWS(q4_neon, , dot32_neon)
