@@ -35,29 +35,67 @@ static inline void q6_unpack16(const blk_q6_k *w, int h, int c, int8x16_t v[4]) 
     v[3] = vsubq_s8(vreinterpretq_s8_u8(q3), off);
 }
 
+/* isum_ = block w's scaled int32 dot (4 lanes) against the A vectors X(k), k = 0..15,
+ * in the order h, c, s of the sub-blocks sb = 8h + 2s + c */
+#define Q6_BLOCK_ISUM(isum_, DOT, w, X) \
+    do { \
+        isum_ = vdupq_n_s32(0); \
+        for (int h = 0; h < 2; h++) \
+            for (int c = 0; c < 2; c++) { \
+                int8x16_t v[4]; \
+                q6_unpack16((w), h, c, v); \
+                for (int s = 0; s < 4; s++) { \
+                    int sb = 8 * h + 2 * s + c; /* values 16 sb .. 16 sb + 15 */ \
+                    isum_ = vmlaq_n_s32(isum_, DOT(v[s], X(sb)), (w)->scales[sb]); \
+                } \
+            } \
+    } while (0)
+#define Q6_A_LOAD(k) vld1q_s8(a[b].qs + 16 * (k))
+#define Q6_A_REG(k) x[k]
+/* One A row against one W row, and the 1 x 4 GEMV tile: each A block loaded once for 4
+ * W rows, the 4 rows' f16 d converted together; per row the same operations, the same bits. */
+#define Q6_ROW1(NAME, ATTR, DOT) \
+    ATTR static float NAME(const blk_q8_k *a, const blk_q6_k *w, int nsb) { \
+        float32x4_t acc = vdupq_n_f32(0); \
+        for (int b = 0; b < nsb; b++) { \
+            int32x4_t isum; \
+            Q6_BLOCK_ISUM(isum, DOT, &w[b], Q6_A_LOAD); \
+            acc = vfmaq_n_f32(acc, vcvtq_f32_s32(isum), f16_to_f32(w[b].d) * a[b].d); \
+        } \
+        return vaddvq_f32(acc); \
+    }
+#define Q6_GEMV4(NAME, ATTR, DOT) \
+    ATTR static void NAME(const blk_q8_k *a, const blk_q6_k *W, size_t ldw, int nsb, float *C) { \
+        float32x4_t acc[4]; \
+        for (int j = 0; j < 4; j++) acc[j] = vdupq_n_f32(0); \
+        for (int b = 0; b < nsb; b++) { \
+            int8x16_t x[16]; \
+            for (int k = 0; k < 16; k++) x[k] = vld1q_s8(a[b].qs + 16 * k); \
+            const blk_q6_k *w4[4] = {W + b, W + ldw + b, W + 2 * ldw + b, W + 3 * ldw + b}; \
+            const uint16_t h4[4] = {w4[0]->d, w4[1]->d, w4[2]->d, w4[3]->d}; \
+            float dd[4]; \
+            vst1q_f32(dd, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h4)))); \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) { \
+                int32x4_t isum; \
+                Q6_BLOCK_ISUM(isum, DOT, w4[j], Q6_A_REG); \
+                acc[j] = vfmaq_n_f32(acc[j], vcvtq_f32_s32(isum), dd[j] * a[b].d); \
+            } \
+        } \
+        for (int j = 0; j < 4; j++) C[j] = vaddvq_f32(acc[j]); \
+    }
+/* any mr and nr: every A row runs the 1 x 4 tile over W rows in groups of 4, the 1 x 1 over the rest */
 #define Q6_ROWS(NAME, ATTR, DOT) \
+    Q6_ROW1(NAME##_1, ATTR, DOT) \
+    Q6_GEMV4(NAME##_4, ATTR, DOT) \
     ATTR static void NAME(const blk_q8_k *A, size_t lda, int mr, const blk_q6_k *W, size_t ldw, int nr, int nsb, \
                           float *C, size_t ldc) { \
-        for (int i = 0; i < mr; i++) \
-            for (int j = 0; j < nr; j++) { \
-                const blk_q8_k *a = A + (size_t)i * lda; \
-                const blk_q6_k *w = W + (size_t)j * ldw; \
-                float32x4_t acc = vdupq_n_f32(0); \
-                for (int b = 0; b < nsb; b++) { \
-                    int32x4_t isum = vdupq_n_s32(0); \
-                    for (int h = 0; h < 2; h++) \
-                        for (int c = 0; c < 2; c++) { \
-                            int8x16_t v[4]; \
-                            q6_unpack16(&w[b], h, c, v); \
-                            for (int s = 0; s < 4; s++) { \
-                                int sb = 8 * h + 2 * s + c; /* values 16 sb .. 16 sb + 15 */ \
-                                isum = vmlaq_n_s32(isum, DOT(v[s], vld1q_s8(a[b].qs + 16 * sb)), w[b].scales[sb]); \
-                            } \
-                        } \
-                    acc = vfmaq_n_f32(acc, vcvtq_f32_s32(isum), f16_to_f32(w[b].d) * a[b].d); \
-                } \
-                C[(size_t)i * ldc + j] = vaddvq_f32(acc); \
-            } \
+        for (int i = 0; i < mr; i++) { \
+            const blk_q8_k *a = A + (size_t)i * lda; \
+            float *c = C + (size_t)i * ldc; \
+            int j = 0; \
+            for (; j + 4 <= nr; j += 4) NAME##_4(a, W + (size_t)j * ldw, ldw, nsb, c + j); \
+            for (; j < nr; j++) c[j] = NAME##_1(a, W + (size_t)j * ldw, nsb); \
+        } \
     }
 
 Q6_ROWS(q6_neon, , q6_dot16_neon)
