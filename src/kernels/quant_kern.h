@@ -73,6 +73,21 @@ void qkern_q4_tiles(q4g_fn gemv4, const blk_q8_k *A, size_t lda, int mr, const b
 
 extern const qkern_act qkern_act_avx2; /* quant_avx2.c, also used by the AVX-512 level */
 
+/* The row driver of the arm64 Q4_K / Q6_K tiles (quant_neon.c, quant_q6k_neon.c), W blocks of
+ * type WT: every A row runs the 1 x 4 GEMV tile NAME##_4 over W rows in groups of 4 and the
+ * 1 x 1 tile NAME##_1 over the rest (the two do a row's operations alike: the same bits). */
+#define QK_ROWS_DRIVER(NAME, ATTR, WT) \
+    ATTR static void NAME(const blk_q8_k *A, size_t lda, int mr, const WT *W, size_t ldw, int nr, int nsb, float *C, \
+                          size_t ldc) { \
+        for (int i = 0; i < mr; i++) { \
+            const blk_q8_k *a = A + (size_t)i * lda; \
+            float *c = C + (size_t)i * ldc; \
+            int j = 0; \
+            for (; j + 4 <= nr; j += 4) NAME##_4(a, W + (size_t)j * ldw, ldw, nsb, c + j); \
+            for (; j < nr; j++) c[j] = NAME##_1(a, W + (size_t)j * ldw, nsb); \
+        } \
+    }
+
 /* Q6_K x Q8_K tiles (quant_q6k_*.c), the same contract as q4_tile_fn. One tile
  * family serves every M, and each output's f32 sum runs in one order whatever
  * mr/nr, so Q6_K rows are exact for every M (R unlimited). */

@@ -83,20 +83,11 @@ static inline void q6_unpack16(const blk_q6_k *w, int h, int c, int8x16_t v[4]) 
         } \
         for (int j = 0; j < 4; j++) C[j] = vaddvq_f32(acc[j]); \
     }
-/* any mr and nr: every A row runs the 1 x 4 tile over W rows in groups of 4, the 1 x 1 over the rest */
+/* any mr and nr (QK_ROWS_DRIVER) */
 #define Q6_ROWS(NAME, ATTR, DOT) \
     Q6_ROW1(NAME##_1, ATTR, DOT) \
     Q6_GEMV4(NAME##_4, ATTR, DOT) \
-    ATTR static void NAME(const blk_q8_k *A, size_t lda, int mr, const blk_q6_k *W, size_t ldw, int nr, int nsb, \
-                          float *C, size_t ldc) { \
-        for (int i = 0; i < mr; i++) { \
-            const blk_q8_k *a = A + (size_t)i * lda; \
-            float *c = C + (size_t)i * ldc; \
-            int j = 0; \
-            for (; j + 4 <= nr; j += 4) NAME##_4(a, W + (size_t)j * ldw, ldw, nsb, c + j); \
-            for (; j < nr; j++) c[j] = NAME##_1(a, W + (size_t)j * ldw, nsb); \
-        } \
-    }
+    QK_ROWS_DRIVER(NAME, ATTR, blk_q6_k)
 
 Q6_ROWS(q6_neon, , q6_dot16_neon)
 Q6_ROWS(q6_dotprod, DOTPROD, q6_dot16_sdot)
