@@ -253,7 +253,6 @@ struct bench_bw_probe {
     char *buf;
     size_t bytes;        /* a whole number of BW_CHUNKs */
     double read, secs;   /* totals over the passes so far */
-    double last_gbs;
 };
 
 bench_bw_probe *bench_bw_probe_new(size_t bytes) {
@@ -275,8 +274,7 @@ double bench_bw_probe_pass(dots_pool *pool, bench_bw_probe *p) {
     double dt = dots_now() - t0;
     p->read += (double)p->bytes;
     p->secs += dt;
-    p->last_gbs = (double)p->bytes / dt / 1e9;
-    return p->last_gbs;
+    return (double)p->bytes / dt / 1e9;
 }
 
 double bench_bw_probe_gbs(const bench_bw_probe *p) { return p->secs > 0 ? p->read / p->secs / 1e9 : 0; }

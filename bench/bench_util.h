@@ -17,8 +17,9 @@ double bench_read_bandwidth_gbs(dots_pool *pool);
 
 /* The same read as a probe to run between the steps of a benchmark: the shared host's bandwidth
  * swings within seconds, so a share of it is fair only against passes of the same seconds.
- * new: a touched buffer of about `bytes` (16 MB at most under DOTS_BENCH_SMOKE; NULL when out of memory); pass: one read with every pool
- * thread, returns its GB/s; gbs: bytes over seconds of all passes so far. */
+ * new: a touched buffer of about `bytes` (16 MB at most under DOTS_BENCH_SMOKE; NULL when out of
+ * memory); pass: one read with every pool thread, returns its GB/s; gbs: bytes over seconds of
+ * all passes so far. */
 typedef struct bench_bw_probe bench_bw_probe;
 bench_bw_probe *bench_bw_probe_new(size_t bytes);
 double bench_bw_probe_pass(dots_pool *pool, bench_bw_probe *p);

@@ -52,6 +52,13 @@ static double linear_params(const dots_text_config *c) {
     return c->num_hidden_layers * (D * (q + 2 * kv) + q * D + 3.0 * D * c->intermediate_size);
 }
 
+/* The greedy next token: the first index of the largest logit. */
+static int greedy_token(const float *logits, int V) {
+    int b = 0;
+    for (int v = 1; v < V; v++) if (logits[v] > logits[b]) b = v;
+    return b;
+}
+
 /* Decode of B sequences together at each B of the list. */
 static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int n_decode, double bw, double bytes) {
     const dots_text_config *c = lm_config(lm);
@@ -87,12 +94,7 @@ static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int
         for (int q = 0; q < B; q++) rows[q] = 1;
         double t0 = dots_now();
         for (int k = 0; k < n_decode; k++) {
-            for (int q = 0; q < B; q++) { /* greedy next token of each sequence */
-                const float *l = logits + (size_t)q * V;
-                int b = 0;
-                for (int v = 1; v < V; v++) if (l[v] > l[b]) b = v;
-                ids[q] = b;
-            }
+            for (int q = 0; q < B; q++) ids[q] = greedy_token(logits + (size_t)q * V, V); /* each sequence's next token */
             if (lm_embed(lm, ids, B, x, &e) || lm_forward_batch(lm, w, pool, st, rows, B, x, logits, &e))
                 return fail(&e);
         }
@@ -140,9 +142,7 @@ static int decode_vs_probes(const dots_lm *lm, dots_lm_state *st, dots_pool *poo
         dec_secs += step;
         ratio[k] = bytes / step / 1e9 / ((before + after) / 2);
         before = after;
-        int b = 0;
-        for (int v = 1; v < V; v++) if (logits[v] > logits[b]) b = v;
-        tok = b;
+        tok = greedy_token(logits, V);
     }
     qsort(ratio, (size_t)n, sizeof *ratio, cmp_double);
     double dec = n * bytes / dec_secs / 1e9, pr = bench_bw_probe_gbs(probe);
@@ -246,9 +246,7 @@ int main(int argc, char **argv) {
                 if (lm_decode(lm, st, pool, tok, logits, &e)) return fail(&e);
                 double step = dots_now() - ts;
                 if (step < fastest) fastest = step;
-                int b = 0;
-                for (int v = 1; v < V; v++) if (logits[v] > logits[b]) b = v;
-                tok = b;
+                tok = greedy_token(logits, V);
             }
             dt = dots_now() - t0;
             double steal1 = bench_steal_seconds(), tps = n_decode / dt;

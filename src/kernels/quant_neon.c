@@ -118,9 +118,6 @@ static inline void q4k_scales(const uint8_t *s, int sc[8], int mn[8]) {
     }
 }
 
-/* One A row against W rows, as for Q8_0: the 1 x 1 tile, and the 1 x 4 GEMV tile that
- * loads each A block (and sums its bsums pairs) once for 4 W rows and converts the 4
- * rows' d and dmin together; per row both do the same operations, so the same bits. */
 /* isum_ = the scaled int32 dot of block w (4 lanes), the A vectors k = 0..15 given by
  * X(k); reads the caller's m4 (0x0F bytes) and sc[8] (the block's scales). */
 #define Q4_BLOCK_ISUM(isum_, DOT, w, X) \
@@ -136,6 +133,9 @@ static inline void q4k_scales(const uint8_t *s, int sc[8], int mn[8]) {
             isum_ = vmlaq_n_s32(isum_, hi, sc[2 * g + 1]); \
         } \
     } while (0)
+/* One A row against W rows, as for Q8_0: the 1 x 1 tile, and the 1 x 4 GEMV tile that
+ * loads each A block (and sums its bsums pairs) once for 4 W rows and converts the 4
+ * rows' d and dmin together; per row both do the same operations, so the same bits. */
 #define Q4_ROW1(NAME, ATTR, DOT) \
     ATTR static float NAME(const blk_q8_k *a, const blk_q4_k *w, int nsb) { \
         const uint8x16_t m4 = vdupq_n_u8(0x0F); \
