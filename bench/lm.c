@@ -52,6 +52,8 @@ static double linear_params(const dots_text_config *c) {
     return c->num_hidden_layers * (D * (q + 2 * kv) + q * D + 3.0 * D * c->intermediate_size);
 }
 
+#define BENCH_MAX_STEPS (1 << 24) /* --decode and --prefill lengths: positions stay well inside int */
+
 /* The greedy next token: the first index of the largest logit. */
 static int greedy_token(const float *logits, int V) {
     int b = 0;
@@ -185,6 +187,12 @@ int main(int argc, char **argv) {
         const char *c = strchr(p, ',');
         if (!c) break;
         p = c + 1;
+    }
+    /* the state holds max_len + 2 * n_decode positions (plain decode, then decode between probes) */
+    if (n_decode < 0 || n_decode > BENCH_MAX_STEPS || max_len > BENCH_MAX_STEPS) {
+        fprintf(stderr, "lm: --decode %d / --prefill up to %d: each must be 0 to %d tokens\n", n_decode, max_len,
+                BENCH_MAX_STEPS);
+        return 2;
     }
     dots_error e = {0};
     dots_ckpt *ck = NULL;
