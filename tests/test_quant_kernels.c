@@ -3,7 +3,9 @@
  *     dotprod, i8mm) against the scalar reference, GEMV (M = 1) and GEMM
  *     (M = 2..300), K = 1536 and 8960, awkward N, with bias, over a 2-thread pool;
  *  2. the whole quantized linear against an f32 matmul of the dequantized weights
- *     (relative error bound from quantizing the activations to 8 bits). */
+ *     (relative error bound from quantizing the activations to 8 bits);
+ *  3. the Q4_K / Q6_K weight quantizers (scale searches in vector lanes) against
+ *     their scalar references, byte for byte, and convert_rows over the pool. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +329,71 @@ static void test_q4k_gemv_levels_agree(dots_pool *pool) {
 #endif
 }
 
+/* Rows that reach every branch of the scale searches: Gaussian, outliers, tiny and
+ * huge magnitudes, denormals, constant / zero / signed-zero / one-value sub-blocks,
+ * all-positive and all-negative sub-blocks, values on rounding ties. */
+static void weight_row(float *x, int K, int kind, unsigned seed) {
+    test_fill_random(x, (size_t)K, seed);
+    for (int i = 0; i < K; i++) {
+        int sb = i / 16; /* Q6_K sub-block; Q4_K's are pairs of them */
+        switch (kind) {
+        case 1: if (i % 97 == 3) x[i] *= 60; break;
+        case 2: x[i] *= 1e-6f; break;
+        case 3: x[i] *= 3e4f; break;
+        case 4: x[i] *= 1e-39f; break; /* denormal */
+        case 5: if (sb % 3 == 0) x[i] = 0.25f; else if (sb % 3 == 1) x[i] = 0; break;
+        case 6: if (sb % 2) x[i] = (i % 2) ? 0.0f : -0.0f; break;
+        case 7: if (sb % 4 == 1) x[i] = (i % 16 == 5) ? 0.7f : 0; break;
+        case 8: x[i] = sb % 2 ? fabsf(x[i]) + 0.01f : -fabsf(x[i]) - 0.01f; break;
+        case 9: x[i] = (float)((int)(x[i] * 8)) * 0.125f; break; /* a grid: ties at half steps */
+        default: break;
+        }
+    }
+}
+
+static void test_weight_quantizers(dots_pool *pool) {
+    enum { K = 256 * 12, KINDS = 10, ROWS = 8 };
+    float *x = malloc(sizeof(float) * K * ROWS);
+    size_t r4 = dtype_row_bytes(DT_Q4_K, K), r6 = dtype_row_bytes(DT_Q6_K, K);
+    char *a = malloc(r6 * ROWS), *b = malloc(r6 * ROWS);
+    for (int kind = 0; kind < KINDS; kind++) {
+        int bad4 = 0, bad6 = 0;
+        for (int r = 0; r < ROWS; r++) {
+            float *xr = x + (size_t)r * K;
+            weight_row(xr, K, kind, 1000u * kind + r);
+            quant_row_q4_k(xr, (blk_q4_k *)a, K);
+            quant_row_q4_k_ref(xr, (blk_q4_k *)b, K);
+            bad4 += memcmp(a, b, r4) != 0;
+            quant_row_q6_k(xr, (blk_q6_k *)a, K);
+            quant_row_q6_k_ref(xr, (blk_q6_k *)b, K);
+            bad6 += memcmp(a, b, r6) != 0;
+        }
+        CHECK(bad4 == 0 && bad6 == 0, "row kind %d: lane searches == scalar (Q4_K %d, Q6_K %d of %d rows differ)", kind,
+              bad4, bad6, ROWS);
+    }
+    /* convert_rows over the pool (bf16 in, 6 tasks of 64 rows and a short one) == row by row */
+    enum { N = 64 * 6 + 5, KC = 512 };
+    bf16_t *w = malloc(sizeof(bf16_t) * N * KC);
+    float *f = malloc(sizeof(float) * KC);
+    size_t rc = dtype_row_bytes(DT_Q4_K, KC);
+    char *p = malloc(rc * N), *q = malloc(rc * N);
+    for (int n = 0; n < N; n++) {
+        test_fill_random(f, KC, 77 + n);
+        for (int k = 0; k < KC; k++) w[(size_t)n * KC + k] = f32_to_bf16(f[k]);
+    }
+    CHECK(convert_rows(pool, DT_BF16, w, DT_Q4_K, p, N, KC) == 0, "convert_rows bf16 -> Q4_K ran");
+    for (int n = 0; n < N; n++) {
+        dequant_row(DT_BF16, w + (size_t)n * KC, f, KC);
+        quant_row(DT_Q4_K, f, q + rc * n, KC);
+    }
+    CHECK(memcmp(p, q, rc * N) == 0, "convert_rows over the pool == row by row");
+    CHECK(convert_rows(pool, DT_BF16, w, DT_Q4_K, p, N, KC - 32) == -1, "convert_rows: K not whole Q4_K blocks refused");
+    CHECK(convert_rows(pool, DT_COUNT, w, DT_Q4_K, p, N, KC) == -1, "convert_rows: unknown source type refused");
+    CHECK(convert_rows(pool, DT_BF16, w, DT_F16, p, 0, KC) == 0, "convert_rows: no rows is nothing to do");
+    free(w); free(f); free(p); free(q);
+    free(x); free(a); free(b);
+}
+
 int main(void) {
     dots_pool *pool = pool_create(2, NULL);
     CHECK(pool != NULL, "pool");
@@ -340,6 +407,7 @@ int main(void) {
     test_vs_dequant_matmul(pool);
     test_q6k(pool);
     test_q4k_gemv_levels_agree(pool);
+    test_weight_quantizers(pool);
     pool_destroy(pool);
     return test_finish("test_quant_kernels");
 }

@@ -18,8 +18,10 @@ objs=""
 for f in "$src"/src/base/*.c "$src"/src/kernels/*.c; do
     case "$f" in *_avx2.c|*_avx512.c|*_avx512bf16.c) continue ;; esac
     o="$out/$(basename "$f" .c).o"
+    extra=""
+    case "$f" in */base/quant.c) extra="-ffp-contract=off -O3" ;; esac # as CMakeLists.txt builds it
     # shellcheck disable=SC2086
-    $cc $flags -c -o "$o" "$f"
+    $cc $flags $extra -c -o "$o" "$f"
     objs="$objs $o"
 done
 # shellcheck disable=SC2086

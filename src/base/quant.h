@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "base/dtype.h"
+#include "base/threadpool.h"
 
 #define QK8_0 32
 #define QK_K 256
@@ -43,6 +44,10 @@ void quant_row_q8_0(const float *x, blk_q8_0 *y, int64_t n);
 void quant_row_q4_k(const float *x, blk_q4_k *y, int64_t n);
 void quant_row_q6_k(const float *x, blk_q6_k *y, int64_t n);
 void quant_row_q8_k(const float *x, blk_q8_k *y, int64_t n);
+/* The scalar searches, one sub-block at a time: the reference the ones above (which
+ * run a super-block's sub-blocks in vector lanes) are tested to equal byte for byte. */
+void quant_row_q4_k_ref(const float *x, blk_q4_k *y, int64_t n);
+void quant_row_q6_k_ref(const float *x, blk_q6_k *y, int64_t n);
 void dequant_row_q8_0(const blk_q8_0 *x, float *y, int64_t n);
 void dequant_row_q4_k(const blk_q4_k *x, float *y, int64_t n);
 void dequant_row_q6_k(const blk_q6_k *x, float *y, int64_t n);
@@ -58,5 +63,10 @@ static inline int q6k_value(const blk_q6_k *b, int i) {
 int quant_row(dots_dtype t, const float *x, void *dst, int64_t n);
 /* Dequantize/convert n elements of any weight type (F32/F16/BF16/Q8_0/Q4_K/Q6_K) to f32. */
 int dequant_row(dots_dtype t, const void *src, float *dst, int64_t n);
+/* Converts `rows` rows of K elements from any weight type `from` to `to` (quant_row's
+ * types), 64 rows a task over pool (NULL: on this thread), one f32 row of scratch a
+ * task: the tensor is never widened whole. Returns 0, -1 for a bad type or K, -2 when
+ * out of memory. */
+int convert_rows(dots_pool *pool, dots_dtype from, const void *src, dots_dtype to, void *dst, int64_t rows, int64_t K);
 
 #endif

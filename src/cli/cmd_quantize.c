@@ -58,7 +58,10 @@ int cmd_quantize(int argc, char **argv) {
     mkdir(out, 0777);
     dots_status st = mmproj ? ckpt_open_gguf(model, mmproj, &c, &e) : ckpt_open(model, &c, &e);
     char lp[4096], mp[4096];
-    if (!st) st = gguf_export(c, out, lt, vt, progress, NULL, lp, mp, sizeof lp, &e);
+    dots_pool *pool = st ? NULL : pool_create(0, &e); /* all cores: the Q4_K / Q6_K searches are compute-bound */
+    if (!st && !pool) st = e.code;
+    if (!st) st = gguf_export(c, out, lt, vt, progress, NULL, pool, lp, mp, sizeof lp, &e);
+    pool_destroy(pool);
     ckpt_close(c);
     if (st) return cli_report(&e);
     printf("%s\n%s\n", lp, mp);

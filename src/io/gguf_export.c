@@ -17,6 +17,7 @@ typedef struct {
     int done, total;
     gguf_progress_fn progress;
     void *pctx;
+    dots_pool *pool; /* converts a tensor's rows */
 } export_job;
 
 /* Type to store tensor t in: Linear weights (2-D) get `want` when their rows are whole blocks
@@ -33,18 +34,9 @@ static dots_status fill_tensor(void *ctx, int i, void *dst, size_t nbytes, dots_
     export_job *j = ctx;
     const st_tensor *t = j->src[i];
     int64_t K = t->shape[t->ndim - 1], rows = K ? (int64_t)(st_numel(t) / K) : 0;
-    size_t in_row = (size_t)dtype_row_bytes(t->dtype, (uint64_t)K), out_row = (size_t)dtype_row_bytes(j->dst[i], (uint64_t)K);
-    float *buf = malloc((size_t)(K ? K : 1) * sizeof *buf);
-    if (!buf) return dots_fail(e, DOTS_E_NOMEM, "out of memory converting %s", t->name);
-    for (int64_t r = 0; r < rows; r++) {
-        if (dequant_row(t->dtype, (const char *)t->data + (size_t)r * in_row, buf, K) ||
-            quant_row(j->dst[i], buf, (char *)dst + (size_t)r * out_row, K)) {
-            free(buf);
-            return dots_fail(e, DOTS_E_INTERNAL, "%s: cannot convert %s to %s", t->name, dtype_name(t->dtype),
-                             dtype_name(j->dst[i]));
-        }
-    }
-    free(buf);
+    int rc = convert_rows(j->pool, t->dtype, t->data, j->dst[i], dst, rows, K);
+    if (rc == -2) return dots_fail(e, DOTS_E_NOMEM, "out of memory converting %s", t->name);
+    if (rc) return dots_fail(e, DOTS_E_INTERNAL, "%s: cannot convert %s to %s", t->name, dtype_name(t->dtype), dtype_name(j->dst[i]));
     (void)nbytes;
     if (j->progress) j->progress(j->pctx, ++j->done, j->total, t->name);
     return DOTS_OK;
@@ -198,7 +190,8 @@ static const char *type_label(dots_dtype t) {
 }
 
 dots_status gguf_export(const dots_ckpt *c, const char *out_dir, dots_dtype lm_type, dots_dtype vision_type,
-                        gguf_progress_fn progress, void *pctx, char *lm_path, char *mm_path, size_t cap, dots_error *e) {
+                        gguf_progress_fn progress, void *pctx, dots_pool *pool, char *lm_path, char *mm_path, size_t cap,
+                        dots_error *e) {
     if (lm_type != DT_Q8_0 && lm_type != DT_Q4_K && lm_type != DT_Q6_K && lm_type != DT_F16 && lm_type != DT_BF16)
         return dots_fail(e, DOTS_E_ARG, "the LM type must be q8_0, q4_k, q6_k, f16 or bf16");
     if (vision_type != DT_Q8_0 && vision_type != DT_F16 && vision_type != DT_BF16 && vision_type != DT_Q4_K &&
@@ -208,6 +201,7 @@ dots_status gguf_export(const dots_ckpt *c, const char *out_dir, dots_dtype lm_t
     if (!j) return dots_fail(e, DOTS_E_NOMEM, "out of memory");
     j->progress = progress;
     j->pctx = pctx;
+    j->pool = pool;
     for (int i = 0; i < c->n; i++) {
         char g[512];
         int v;
