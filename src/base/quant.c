@@ -1,6 +1,9 @@
-/* Scalar reference quantizers for Q8_0 / Q4_K / Q6_K (ggml's layouts and rounding)
- * and the Q8_K activation format used by the Q4_K dot products. Written from
- * the documented algorithm (ggml-quants.c's *_ref functions), not copied. */
+/* Reference quantizers for Q8_0 / Q4_K / Q6_K (ggml's layouts and rounding) and
+ * the Q8_K activation format used by the Q4_K dot products. Written from the
+ * documented algorithm (ggml-quants.c's *_ref functions), not copied. The Q4_K /
+ * Q6_K scale searches also run in vector lanes (quant_row_q4_k / _q6_k), bit-equal
+ * to the scalar ones (quant_row_q4_k_ref / _q6_k_ref); convert_rows spreads a
+ * tensor's rows over a pool. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * Q8_K (activations only, never stored in files): 256 values, f32 d, int8
  *   qs[256], int16 bsums[16] (sums of each 16 qs) -- for Q4_K / Q6_K dot products.
  *
- * The reference (scalar) quantize/dequantize/dot functions live in quant.c;
+ * The reference quantize/dequantize/dot functions live in quant.c;
  * the kernels (src/kernels) are tested against them. */
 #ifndef DOTS_QUANT_H
 #define DOTS_QUANT_H
