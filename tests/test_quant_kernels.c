@@ -389,6 +389,7 @@ static void test_weight_quantizers(dots_pool *pool) {
     CHECK(memcmp(p, q, rc * N) == 0, "convert_rows over the pool == row by row");
     CHECK(convert_rows(pool, DT_BF16, w, DT_Q4_K, p, N, KC - 32) == -1, "convert_rows: K not whole Q4_K blocks refused");
     CHECK(convert_rows(pool, DT_COUNT, w, DT_Q4_K, p, N, KC) == -1, "convert_rows: unknown source type refused");
+    CHECK(convert_rows(pool, DT_BF16, w, DT_COUNT, p, N, KC) == -1, "convert_rows: unknown destination type refused");
     CHECK(convert_rows(pool, DT_BF16, w, DT_F16, p, 0, KC) == 0, "convert_rows: no rows is nothing to do");
     free(w); free(f); free(p); free(q);
     free(x); free(a); free(b);

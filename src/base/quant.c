@@ -275,26 +275,22 @@ static void q4k_store(const float *x, uint8_t L[QK_K], const float scales[8], co
         for (int l = 0; l < 32; l++) y->qs[32 * g + l] = (uint8_t)(L[64 * g + l] | (L[64 * g + 32 + l] << 4));
 }
 
-void quant_row_q4_k_ref(const float *x, blk_q4_k *y, int64_t n) {
+/* lanes: the vector-lane search, else the scalar one sub-block at a time */
+static void q4k_row(const float *x, blk_q4_k *y, int64_t n, int lanes) {
     for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
         uint8_t L[QK_K];
         float w[QK_K], scales[8], mins[8];
         q4k_weights(x, w);
-        for (int j = 0; j < 8; j++)
-            scales[j] = fit_scale_min(32, 15, x + 32 * j, w + 32 * j, L + 32 * j, &mins[j], -1.0f, 0.1f, 20);
+        if (lanes) fit8_scale_min(x, w, L, scales, mins);
+        else
+            for (int j = 0; j < 8; j++)
+                scales[j] = fit_scale_min(32, 15, x + 32 * j, w + 32 * j, L + 32 * j, &mins[j], -1.0f, 0.1f, 20);
         q4k_store(x, L, scales, mins, y + b);
     }
 }
 
-void quant_row_q4_k(const float *x, blk_q4_k *y, int64_t n) {
-    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
-        uint8_t L[QK_K];
-        float w[QK_K], scales[8], mins[8];
-        q4k_weights(x, w);
-        fit8_scale_min(x, w, L, scales, mins);
-        q4k_store(x, L, scales, mins, y + b);
-    }
-}
+void quant_row_q4_k_ref(const float *x, blk_q4_k *y, int64_t n) { q4k_row(x, y, n, 0); }
+void quant_row_q4_k(const float *x, blk_q4_k *y, int64_t n) { q4k_row(x, y, n, 1); }
 
 void dequant_row_q4_k(const blk_q4_k *x, float *y, int64_t n) {
     for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
@@ -444,23 +440,20 @@ static void q6k_store(const float *x, uint8_t L[QK_K], const float scales[16], b
     }
 }
 
-void quant_row_q6_k_ref(const float *x, blk_q6_k *y, int64_t n) {
+/* lanes: the vector-lane search, else the scalar one sub-block at a time */
+static void q6k_row(const float *x, blk_q6_k *y, int64_t n, int lanes) {
     for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
         uint8_t L[QK_K];
         float scales[16];
-        for (int j = 0; j < 16; j++) scales[j] = fit_scale_sym(16, 32, x + 16 * j, L + 16 * j);
+        if (lanes) fit16_scale_sym(x, L, scales);
+        else
+            for (int j = 0; j < 16; j++) scales[j] = fit_scale_sym(16, 32, x + 16 * j, L + 16 * j);
         q6k_store(x, L, scales, y + b);
     }
 }
 
-void quant_row_q6_k(const float *x, blk_q6_k *y, int64_t n) {
-    for (int64_t b = 0; b < n / QK_K; b++, x += QK_K) {
-        uint8_t L[QK_K];
-        float scales[16];
-        fit16_scale_sym(x, L, scales);
-        q6k_store(x, L, scales, y + b);
-    }
-}
+void quant_row_q6_k_ref(const float *x, blk_q6_k *y, int64_t n) { q6k_row(x, y, n, 0); }
+void quant_row_q6_k(const float *x, blk_q6_k *y, int64_t n) { q6k_row(x, y, n, 1); }
 
 void dequant_row_q6_k(const blk_q6_k *x, float *y, int64_t n) {
     for (int64_t b = 0; b < n / QK_K; b++, y += QK_K) {
@@ -490,7 +483,8 @@ void quant_row_q8_k(const float *x, blk_q8_k *y, int64_t n) {
 }
 
 int quant_row(dots_dtype t, const float *x, void *dst, int64_t n) {
-    if (n < 0 || n % dtype_block_elems(t) != 0) return -1;
+    int block = dtype_block_elems(t); /* 0 for a type that is none: no division by it */
+    if (n < 0 || block <= 0 || n % block != 0) return -1;
     switch (t) {
     case DT_Q8_0: quant_row_q8_0(x, dst, n); return 0;
     case DT_Q4_K: quant_row_q4_k(x, dst, n); return 0;
@@ -507,7 +501,8 @@ int quant_row(dots_dtype t, const float *x, void *dst, int64_t n) {
 }
 
 int dequant_row(dots_dtype t, const void *src, float *dst, int64_t n) {
-    if (n < 0 || n % dtype_block_elems(t) != 0) return -1;
+    int block = dtype_block_elems(t); /* 0 for a type that is none: no division by it */
+    if (n < 0 || block <= 0 || n % block != 0) return -1;
     switch (t) {
     case DT_Q8_0: dequant_row_q8_0(src, dst, n); return 0;
     case DT_Q4_K: dequant_row_q4_k(src, dst, n); return 0;
@@ -545,9 +540,10 @@ int convert_rows(dots_pool *pool, dots_dtype from, const void *src, dots_dtype t
     convert_job j = {from, to, src, dst, rows, K, (size_t)dtype_row_bytes(from, (uint64_t)K),
                      (size_t)dtype_row_bytes(to, (uint64_t)K), 0};
     if (rows < 0 || K < 0 || (K > 0 && (!j.in_row || !j.out_row))) return -1;
-    if (to != DT_Q8_0 && to != DT_Q4_K && to != DT_Q6_K && to != DT_F32 && to != DT_F16 && to != DT_BF16) return -1;
-    if (from != DT_Q8_0 && from != DT_Q4_K && from != DT_Q6_K && from != DT_F32 && from != DT_F16 && from != DT_BF16)
-        return -1;
+    /* the types dequant_row / quant_row take, asked of them with no elements */
+    float none_f32[1];
+    char none_out[4];
+    if (dequant_row(from, none_out, none_f32, 0) || quant_row(to, none_f32, none_out, 0)) return -1;
     int64_t ntasks = (rows + CONVERT_TASK_ROWS - 1) / CONVERT_TASK_ROWS;
     if (ntasks > 0x7fffffff) return -1;
     pool_run(pool, (int)ntasks, convert_task, &j);

@@ -9,7 +9,7 @@ typedef struct {
     st_tensor *t;
     dots_dtype to;
     int64_t rows, K;
-    char *dst;
+    size_t nbytes, off; /* the quantized tensor's bytes; its place in the buffer (64-byte aligned) */
 } qtensor;
 
 static dots_dtype target_type(const st_tensor *t, dots_dtype lm_type, dots_dtype vision_type) {
@@ -37,18 +37,15 @@ dots_status ckpt_quantize_linears(dots_ckpt *c, dots_dtype lm_type, dots_dtype v
         st_tensor *t = (st_tensor *)c->index[i];
         dots_dtype to = target_type(t, lm_type, vision_type);
         if (to == DT_COUNT) continue;
-        list[n] = (qtensor){t, to, t->shape[0], t->shape[1], NULL};
-        total += ((size_t)dtype_row_bytes(to, (uint64_t)t->shape[1]) * (size_t)t->shape[0] + 63) / 64 * 64;
-        n++;
+        size_t nbytes = (size_t)dtype_row_bytes(to, (uint64_t)t->shape[1]) * (size_t)t->shape[0];
+        list[n++] = (qtensor){t, to, t->shape[0], t->shape[1], nbytes, total};
+        total += (nbytes + 63) / 64 * 64;
     }
     char *buf = total ? dots_alloc(total, "quantized weights", e) : NULL;
     if (total && !buf) { free(list); return DOTS_E_NOMEM; }
-    size_t off = 0;
     for (int i = 0; i < n; i++) {
-        list[i].dst = buf + off;
-        off += ((size_t)dtype_row_bytes(list[i].to, (uint64_t)list[i].K) * (size_t)list[i].rows + 63) / 64 * 64;
         const qtensor *q = &list[i];
-        int rc = convert_rows(pool, q->t->dtype, q->t->data, q->to, q->dst, q->rows, q->K);
+        int rc = convert_rows(pool, q->t->dtype, q->t->data, q->to, buf + q->off, q->rows, q->K);
         if (rc) {
             dots_status st = rc == -2 ? dots_fail(e, DOTS_E_NOMEM, "out of memory quantizing %s", q->t->name)
                                       : dots_fail(e, DOTS_E_INTERNAL, "%s: cannot convert %s to %s", q->t->name,
@@ -60,9 +57,9 @@ dots_status ckpt_quantize_linears(dots_ckpt *c, dots_dtype lm_type, dots_dtype v
     }
     for (int i = 0; i < n; i++) {
         st_tensor *t = list[i].t;
-        t->data = list[i].dst;
+        t->data = buf + list[i].off;
         t->dtype = list[i].to;
-        t->nbytes = (size_t)dtype_row_bytes(list[i].to, (uint64_t)list[i].K) * (size_t)list[i].rows;
+        t->nbytes = list[i].nbytes;
     }
     free(list);
     *owned = buf;
