@@ -322,6 +322,18 @@ static void test_q4k_gemv_levels_agree(dots_pool *pool) {
                   qisa_name((dots_qisa)q));
         }
         qisa_select(QISA_COUNT); /* back to the default level */
+        /* the avxvnni tile's source with EVEX vpdpbusd, on CPUs without AVX-VNNI */
+        q4g_fn vl = qkern_q4_gemv4_vnni_vl();
+        const qkern *k2 = qkern_avx2();
+        if (vl && k2) {
+            int nsb = c.K / QK_K;
+            blk_q8_k *a = malloc(sizeof(blk_q8_k) * (size_t)nsb);
+            quant_row_q8_k(c.x, a, c.K);
+            k2->q4(a, (size_t)nsb, 1, c.W, (size_t)nsb, c.N, nsb, y0, (size_t)c.N);
+            qkern_q4_tiles(vl, a, (size_t)nsb, 1, c.W, (size_t)nsb, c.N, nsb, y1, (size_t)c.N);
+            CHECK(memcmp(y0, y1, sizeof(float) * c.N) == 0, "Q4_K GEMV K=%d: the avxvnni tile (EVEX) bits equal avx2's", c.K);
+            free(a);
+        }
         free(y0); free(y1); free_case(&c);
     }
 #else

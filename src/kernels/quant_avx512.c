@@ -88,6 +88,14 @@ static void q4_vl(const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size
     qkern_q4_tiles(q4g_zmm, A, lda, mr, W, ldw, nr, nsb, C, ldc);
 }
 
+/* The avxvnni level's Q4_K GEMV tile (Q4_GEMV4 of quant_tile256.h) with the
+ * EVEX encoding of vpdpbusd ymm: the same source, so CPUs with AVX512-VNNI but
+ * no AVX-VNNI (Zen 4) check that level's code too. Only the test calls it. */
+#define Q4G_DOT_VL(lo, hi, alo, ahi, sc, g) Q4G_DOT_VNNI(_mm256_dpbusd_epi32, lo, hi, alo, ahi, sc, g)
+Q4_GEMV4(q4g_vnni_vl, VNNIBW, Q4G_DOT_VL)
+
+q4g_fn qkern_q4_gemv4_vnni_vl(void) { return qkern_avx512vnni() ? q4g_vnni_vl : NULL; }
+
 /* --- packed GEMM (M > a few rows) -------------------------------------------
  * W panel packed per 16-column group g and block b into 576 bytes:
  * u8 (w ^ 0x80) as [8 steps][16 columns][4 values], then the 16 scales (f32).

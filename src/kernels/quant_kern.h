@@ -68,6 +68,7 @@ void qact8_quant_row(const float *x, int K, int8_t *qs, float *d, int32_t *c);
 /* The 256-bit Q4_K tiles (quant_avx2.c) for any mr, nr, shared with the AVX-512
  * level, which passes its own 1 x 4 GEMV tile (vpdpbusd ymm, EVEX form). */
 typedef void (*q4g_fn)(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int nsb, float *C);
+q4g_fn qkern_q4_gemv4_vnni_vl(void); /* tests: the avxvnni GEMV source, EVEX-encoded; NULL without AVX512-VNNI */
 void qkern_q4_tiles(q4g_fn gemv4, const blk_q8_k *A, size_t lda, int mr, const blk_q4_k *W, size_t ldw, int nr,
                     int nsb, float *C, size_t ldc);
 

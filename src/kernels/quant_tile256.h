@@ -144,10 +144,8 @@ static inline float hsum8(__m256 v) {
 /* The 8 scale bytes and 8 min bytes of a Q4_K block from its 12 packed bytes read
  * as three 32-bit words (ggml's get_scale_min_k4 order): sc = scales 0-3, 4-7,
  * 0-3, 4-7 (one vpmovzxbw of it is the 8 scales as int16 in both 128-bit
- * halves), mn = mins 0-3, 4-7. Scalar on purpose: in the 256-bit tiles it runs on
- * the integer ports beside the vector work (a vector-lane version measured ~10%
- * slower there, on Zen 4); the zmm tile (quant_avx512.c) unpacks 4 rows' scales
- * in one zmm instead. */
+ * halves), mn = mins 0-3, 4-7. Scalar, for the small tiles and the packed GEMM;
+ * the GEMV tiles use q4k_head_bytes. */
 static inline void q4k_scale_words(const uint8_t *s, uint32_t sc[4], uint32_t mn[2]) {
     uint32_t u[3];
     memcpy(u, s, 12);
@@ -164,6 +162,18 @@ static inline void q4k_scales_v(const uint8_t *s, __m256i *sc, __m128i *mn) {
     q4k_scale_words(s, scw, mnw);
     *sc = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)scw));
     *mn = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mnw));
+}
+
+/* The same from a block's first 16 bytes u = [d dmin | u0 u1 u2] (dwords) in one
+ * xmm: bytes 0-7 the 8 scales, 8-15 the 8 mins. Seven vector ops a row instead
+ * of ~20 scalar ones and the stores and reloads between them: the 256-bit GEMV
+ * tile is bound by instruction count, not by one kind of port (~10% faster). */
+static inline __m128i q4k_head_bytes(__m128i u) {
+    __m128i a = _mm_srlv_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(3, 2, 3, 1)), _mm_setr_epi32(0, 0, 0, 4));
+    a = _mm_and_si128(a, _mm_setr_epi32(0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f)); /* [u0 u2 u1 u2>>4] */
+    __m128i h = _mm_srli_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(2, 2, 1, 1)), 2);
+    h = _mm_and_si128(h, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)); /* bits 4-5 of scales / mins 4-7 */
+    return _mm_or_si128(a, h);
 }
 
 /* The 8 sub-block sums of a Q8_K block as int16 (each <= 32 * 127). */
@@ -185,45 +195,49 @@ static inline __m128i q8k_subsums(const blk_q8_k *a) {
                                          DPBUSD(_mm256_setzero_si256(), hi, ahi)), \
                       _mm256_shuffle_epi8(sc, q4_pick2(g)))
 
-/* int16 scale j in every lane; scales 2g (lanes 0-3) and 2g+1 (4-7) per half */
-static inline __m256i q4_pick(int j) { return _mm256_set1_epi16((short)(((2 * j + 1) << 8) | (2 * j))); }
+/* From the scale bytes (q4k_head_bytes in both halves) as int16 by a byte
+ * shuffle with zero high bytes: scale j in every lane; scales 2g (lanes 0-3)
+ * and 2g+1 (4-7) per half. */
+static inline __m256i q4_pick(int j) { return _mm256_set1_epi16((short)(0x8000 | j)); }
 static inline __m256i q4_pick2(int g) {
-    __m128i lo = _mm_set1_epi16((short)(((4 * g + 1) << 8) | (4 * g))), hi = _mm_set1_epi16((short)(((4 * g + 3) << 8) | (4 * g + 2)));
-    __m128i h = _mm_unpacklo_epi64(lo, hi);
-    return _mm256_broadcastsi128_si256(h);
+    __m128i lo = _mm_set1_epi16((short)(0x8000 | (2 * g))), hi = _mm_set1_epi16((short)(0x8000 | (2 * g + 1)));
+    return _mm256_broadcastsi128_si256(_mm_unpacklo_epi64(lo, hi));
 }
 
+/* The asm statement after each 64-value group pins the four running sums:
+ * without it GCC computed all 32 products of a super-block first and spilled
+ * them to the stack. */
 #define Q4_GEMV4(NAME, ATTR, DOT) \
     ATTR static void NAME(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int nsb, float *C) { \
         __m256 acc = _mm256_setzero_ps(); \
         const __m256i m4 = _mm256_set1_epi8(0x0F); \
+        const __m128i mins16 = _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1); \
         const char *pf = (const char *)(W + 4 * ldw); /* M = 2..3 tiles, adjacent short rows: the next group */ \
         for (int b = 0; b < nsb; b++) { \
             if (nsb <= 28 && ldw == (size_t)nsb) { \
                 for (int l = 0; l < 9; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0); \
                 pf += 4 * sizeof(blk_q4_k); \
             } \
-            uint32_t scw[4][4], mnw[4][2]; /* the 4 rows' scale and min bytes, read back by vpmovzxbw: */ \
-            __m256i isum[4];               /* no vmovd / vpinsrd / broadcast on the vector ports (~10% faster) */ \
-            __m128i mn[4]; \
+            __m128i head[4], sb[4], mn[4]; /* per row: d dmin + packed scales; scale and min bytes; mins int16 */ \
+            __m256i sc[4], isum[4]; \
             _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) { \
-                q4k_scale_words(W[(size_t)j * ldw + b].scales, scw[j], mnw[j]); \
+                head[j] = _mm_loadu_si128((const __m128i *)&W[(size_t)j * ldw + b]); \
+                sb[j] = q4k_head_bytes(head[j]); \
+                sc[j] = _mm256_broadcastsi128_si256(sb[j]); \
                 isum[j] = _mm256_setzero_si256(); \
             } \
             _Pragma("GCC unroll 4") for (int g = 0; g < 4; g++) { \
                 __m256i alo = _mm256_loadu_si256((const __m256i *)(A[b].qs + 64 * g)); \
                 __m256i ahi = _mm256_loadu_si256((const __m256i *)(A[b].qs + 64 * g + 32)); \
                 _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) { \
-                    __m256i sc = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)scw[j])); \
                     __m256i q = _mm256_loadu_si256((const __m256i *)(W[(size_t)j * ldw + b].qs + 32 * g)); \
                     __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4); \
-                    isum[j] = _mm256_add_epi32(isum[j], DOT(lo, hi, alo, ahi, sc, g)); \
+                    isum[j] = _mm256_add_epi32(isum[j], DOT(lo, hi, alo, ahi, sc[j], g)); \
                 } \
+                __asm__("" : "+x"(isum[0]), "+x"(isum[1]), "+x"(isum[2]), "+x"(isum[3])); \
             } \
-            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) mn[j] = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mnw[j])); \
-            uint32_t dd[4]; /* d, dmin of the 4 blocks: through memory, off the vector ports */ \
-            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) memcpy(&dd[j], &W[(size_t)j * ldw + b], 4); \
-            Q4G_FINISH_BLOCK(_mm_loadu_si128((const __m128i *)dd)); \
+            _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) mn[j] = _mm_shuffle_epi8(sb[j], mins16); \
+            Q4G_FINISH_BLOCK(_mm_unpacklo_epi64(_mm_unpacklo_epi32(head[0], head[1]), _mm_unpacklo_epi32(head[2], head[3]))); \
         } \
         Q4G_STORE(); \
     }
