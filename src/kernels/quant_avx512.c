@@ -62,6 +62,7 @@ VNNIBW static void q4g_zmm(const blk_q8_k *A, const blk_q4_k *W, size_t ldw, int
     const __m128i mnz = _mm_setr_epi8(0, -128, 1, -128, 2, -128, 3, -128, 4, -128, 5, -128, 6, -128, 7, -128);
     const __m512i first_dwords = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     for (int b = 0; b < nsb; b++) {
+        for (int j = 0; j < 4; j++) gemv_prefetch(&W[(size_t)j * ldw + b], GEMV_AHEAD_BLOCKS * sizeof(blk_q4_k), 3);
         const int8_t *aq = A[b].qs;
         __m512i alo0 = q4z_pair(aq, aq + 64), ahi0 = q4z_pair(aq + 32, aq + 96);
         __m512i alo1 = q4z_pair(aq + 128, aq + 192), ahi1 = q4z_pair(aq + 160, aq + 224);

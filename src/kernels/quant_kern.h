@@ -62,6 +62,22 @@ typedef struct qkern {
     const qkern_act *act;   /* NULL: the scalar quantizers */
 } qkern;
 
+/* Software prefetch for the GEMV tiles, whose W rows stream from DRAM: each
+ * step asks for `lines` cache lines `ahead` bytes past where a row is read
+ * (past a row's end that is a later row, read by the next tile; a prefetch
+ * never faults, and the address is formed as an integer, not a pointer past
+ * the array). The hardware prefetcher alone left 5-15% of the bandwidth unused
+ * at 4 rows a core (K = 8960 rows, alternated A/B in docs/NOTES.md). */
+#define GEMV_AHEAD_BLOCKS 8 /* blocks (Q8_0) or super-blocks (Q4_K, Q6_K) */
+/* Rows of at most 28 super-blocks that lie back to back read as one stream:
+ * the hardware follows it, and per-row prefetch there measured 7-23% slower
+ * (Q6_K zmm tile); the 256-bit Q4_K tile prefetches the next group instead. */
+static inline int gemv_long_rows(size_t ldw, int nsb) { return nsb > 28 || ldw != (size_t)nsb; }
+static inline void gemv_prefetch(const void *at, size_t ahead, int lines) {
+    uintptr_t a = (uintptr_t)at + ahead;
+    for (int l = 0; l < lines; l++) __builtin_prefetch((const void *)(a + 64 * (uintptr_t)l), 0, 3);
+}
+
 /* One activation row (K = 32 * nb) into qs[K], d[nb], c[nb]. */
 void qact8_quant_row(const float *x, int K, int8_t *qs, float *d, int32_t *c);
 

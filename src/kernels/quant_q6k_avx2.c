@@ -38,6 +38,9 @@ static inline __m256i q6_scale_pair(__m128i sc8, int k) {
         _Pragma("GCC unroll 8") for (int i = 0; i < MR; i++) \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) acc[i][j] = _mm256_setzero_ps(); \
         for (int b = 0; b < nsb; b++) { \
+            if (MR == 1 && gemv_long_rows(ldw, nsb)) /* GEMV: see gemv_prefetch */ \
+                _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) \
+                    gemv_prefetch(&W[(size_t)j * ldw + b], GEMV_AHEAD_BLOCKS * sizeof(blk_q6_k), 4); \
             __m256i isum[MR][NR]; \
             __m128i sc8[NR]; \
             _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) \

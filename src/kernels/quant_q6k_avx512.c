@@ -87,7 +87,10 @@ static inline float q6z_fma(float acc, int32_t isum, float dw, float da) {
  * q6z_fma, so its rows keep the tiles' bits. */
 static void q6z_g4(const blk_q8_k *A, const blk_q6_k *W, size_t ldw, int nsb, float *C) {
     __m128 acc = _mm_setzero_ps();
+    const int long_rows = gemv_long_rows(ldw, nsb);
     for (int b = 0; b < nsb; b++) {
+        if (long_rows) /* short adjacent rows are one stream the hardware prefetcher follows */
+            for (int j = 0; j < 4; j++) gemv_prefetch(&W[(size_t)j * ldw + b], GEMV_AHEAD_BLOCKS * sizeof(blk_q6_k), 4);
         __m512i isum[4], sc16[4];
         _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
             sc16[j] = _mm512_castsi256_si512(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)W[(size_t)j * ldw + b].scales)));

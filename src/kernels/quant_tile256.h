@@ -74,7 +74,13 @@ static inline float hsum8(__m256 v) {
         const blk_q8_0 *w0 = W, *w1 = W + ldw, *w2 = W + 2 * ldw, *w3 = W + 3 * ldw; \
         __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0; \
         int b = 0; \
-        for (; b + 2 <= nb; b += 2) { Q8_GEMV_BLOCK(b, PREP, DOT); Q8_GEMV_BLOCK(b + 1, PREP, DOT); } \
+        for (; b + 2 <= nb; b += 2) { \
+            gemv_prefetch(w0 + b, GEMV_AHEAD_BLOCKS * sizeof(blk_q8_0), 2); \
+            gemv_prefetch(w1 + b, GEMV_AHEAD_BLOCKS * sizeof(blk_q8_0), 2); \
+            gemv_prefetch(w2 + b, GEMV_AHEAD_BLOCKS * sizeof(blk_q8_0), 2); \
+            gemv_prefetch(w3 + b, GEMV_AHEAD_BLOCKS * sizeof(blk_q8_0), 2); \
+            Q8_GEMV_BLOCK(b, PREP, DOT); Q8_GEMV_BLOCK(b + 1, PREP, DOT); \
+        } \
         if (b < nb) Q8_GEMV_BLOCK(b, PREP, DOT); \
         C[0] = hsum8(acc0); C[1] = hsum8(acc1); C[2] = hsum8(acc2); C[3] = hsum8(acc3); \
     }
@@ -214,9 +220,12 @@ static inline __m256i q4_pick2(int g) {
         const __m128i mins16 = _mm_setr_epi8(8, -1, 9, -1, 10, -1, 11, -1, 12, -1, 13, -1, 14, -1, 15, -1); \
         const char *pf = (const char *)(W + 4 * ldw); /* M = 2..3 tiles, adjacent short rows: the next group */ \
         for (int b = 0; b < nsb; b++) { \
-            if (nsb <= 28 && ldw == (size_t)nsb) { \
+            if (!gemv_long_rows(ldw, nsb)) { \
                 for (int l = 0; l < 9; l++) _mm_prefetch(pf + 64 * l, _MM_HINT_T0); \
                 pf += 4 * sizeof(blk_q4_k); \
+            } else { \
+                _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) \
+                    gemv_prefetch(&W[(size_t)j * ldw + b], GEMV_AHEAD_BLOCKS * sizeof(blk_q4_k), 3); \
             } \
             __m128i head[4], sb[4], mn[4]; /* per row: d dmin + packed scales; scale and min bytes; mins int16 */ \
             __m256i sc[4], isum[4]; \
