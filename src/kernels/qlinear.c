@@ -103,7 +103,7 @@ static q6_tile_fn q6_tile(dots_qisa q) {
 #define PANEL_BYTES (256 << 10) /* W panel kept in L2 while an A block streams by */
 #define MB_ROWS 64              /* A rows per GEMM task */
 #define PACKED_PANEL_BYTES (512 << 10)
-#define PACKED_MB_ROWS 192      /* ... with packed panels (packing is amortized over them) */
+#define PACKED_MB_MIN 256       /* fewest A rows a packed task is split to (to feed the threads) */
 #define PACKED_NB_MAX 256       /* most W rows in one packed panel */
 #define PACKED_KC_BLOCKS 48     /* most Q8_0 blocks per K chunk of the packed GEMM (K = 1536: one) */
 #define PACKED_MIN_M 4          /* fewer A rows: the unpacked tiles (no packing cost) */
@@ -262,15 +262,23 @@ static void qlin_task(void *ctx, int t, int thread) {
  * call read 74-80% of the probe bandwidth that way, o_proj's 91-94%);
  * GEMM keeps a panel in L2 and splits further only to feed every thread. */
 static void plan_part(qpart *p, int M, int T, int packed, size_t panel_row, double share) {
-    int step = packed ? 32 : 4, mb_rows = packed ? PACKED_MB_ROWS : MB_ROWS; /* packed tiles: 32 columns */
+    int step = packed ? 32 : 4; /* packed tiles: 32 columns */
     int NB = (int)((packed ? PACKED_PANEL_BYTES : PANEL_BYTES) / panel_row) / step * step;
     if (NB < step) NB = step;
     if (packed && NB > PACKED_NB_MAX) NB = PACKED_NB_MAX;
+    /* a packed task takes every A row, so each panel is packed once a call: at
+     * 192-row tasks each was packed M / 192 times (Q8_0 gathers), 11-16% of the
+     * GEMM at M = 1024-4096; A then streams from L3 per 32 columns, ~2 bytes a cycle */
+    int mb_rows = packed ? M : MB_ROWS;
     p->MB = M > mb_rows ? mb_rows : M;
     p->n_mb = (M + p->MB - 1) / p->MB;
     int want = M == 1 ? (int)(8 * T * share + 0.999) : 4 * T;
     while (NB > step && (size_t)p->n_mb * ((p->N + NB - 1) / NB) < (size_t)want)
         NB = (NB / 2 + step - 1) / step * step;
+    while (packed && p->MB > PACKED_MB_MIN && (size_t)p->n_mb * ((p->N + NB - 1) / NB) < (size_t)want) {
+        p->MB = (p->MB + 1) / 2; /* many threads, few columns: split A too */
+        p->n_mb = (M + p->MB - 1) / p->MB;
+    }
     p->NB = NB;
     p->n_nb = (p->N + NB - 1) / NB;
 }
