@@ -108,6 +108,110 @@ I8MM static void q8_i8mm(const qact8 *A, int m0, int mr, const blk_q8_0 *W, size
     if (i < mr) q8_dotprod(A, m0 + i, mr - i, W, ldw, nr, nb, C + (size_t)i * ldc, ldc);
 }
 
+/* --- packed Q8_0 GEMM (dotprod; M > a few rows) ------------------------------
+ * W panel per 8-column group g and block b (PGN_BYTES): s8 weights as [8 steps]
+ * [8 columns][4 values], then the 8 scales (f32), the AVX2 level's layout. One
+ * sdot by element takes 4 values of one A row (a lane of its 16-byte vector)
+ * against 4 values of 4 columns, so the int32 sums stay per column over the
+ * whole block and the f32 work is once per block per 4 outputs: 4 A rows x 8
+ * columns are 64 sdot a block against 16 W and 8 A loads (the 1 x 4 row tile:
+ * 8 sdot against 10 loads). */
+#define PGN_BYTES 288
+
+static size_t pack_bytes_neon(int ncols, int nb) { return (size_t)((ncols + 7) / 8) * (size_t)nb * PGN_BYTES; }
+
+/* 4 rows' 4 dwords transposed: out[s] = dword s of rows 0..3 */
+static inline void transpose4x4_dw(int32x4_t r0, int32x4_t r1, int32x4_t r2, int32x4_t r3, int32x4_t out[4]) {
+    int32x4_t t0 = vtrn1q_s32(r0, r1), t1 = vtrn2q_s32(r0, r1), t2 = vtrn1q_s32(r2, r3), t3 = vtrn2q_s32(r2, r3);
+    out[0] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+    out[1] = vreinterpretq_s32_s64(vtrn1q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+    out[2] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t0), vreinterpretq_s64_s32(t2)));
+    out[3] = vreinterpretq_s32_s64(vtrn2q_s64(vreinterpretq_s64_s32(t1), vreinterpretq_s64_s32(t3)));
+}
+
+/* Columns past the panel's end pack as quants 0 with scale 0. */
+static void q8_pack_neon(const blk_q8_0 *W, size_t ldw, int ncols, int nb, void *P) {
+    for (int g = 0; g < (ncols + 7) / 8; g++) {
+        int valid = ncols - 8 * g < 8 ? ncols - 8 * g : 8;
+        for (int b = 0; b < nb; b++) {
+            char *dst = (char *)P + ((size_t)g * nb + b) * PGN_BYTES;
+            int32x4_t q[8][2]; /* row c's dwords 0-3 and 4-7 */
+            float *dw = (float *)(dst + 256);
+            for (int c = 0; c < 8; c++) {
+                if (c < valid) {
+                    const blk_q8_0 *w = W + (size_t)(8 * g + c) * ldw + b;
+                    q[c][0] = vreinterpretq_s32_s8(vld1q_s8(w->qs));
+                    q[c][1] = vreinterpretq_s32_s8(vld1q_s8(w->qs + 16));
+                    dw[c] = f16_to_f32(w->d);
+                } else {
+                    q[c][0] = q[c][1] = vdupq_n_s32(0);
+                    dw[c] = 0;
+                }
+            }
+            for (int h = 0; h < 2; h++) /* steps 4h .. 4h + 3 */
+                for (int cg = 0; cg < 2; cg++) { /* columns 4cg .. 4cg + 3 */
+                    int32x4_t t[4];
+                    transpose4x4_dw(q[4 * cg][h], q[4 * cg + 1][h], q[4 * cg + 2][h], q[4 * cg + 3][h], t);
+                    for (int s = 0; s < 4; s++) vst1q_s32((int32_t *)(dst + 32 * (4 * h + s) + 16 * cg), t[s]);
+                }
+        }
+    }
+}
+
+#define PGN_DOT(i, s) \
+    do { \
+        ia[i][0] = vdotq_laneq_s32(ia[i][0], w0, a[i], s); \
+        ia[i][1] = vdotq_laneq_s32(ia[i][1], w1, a[i], s); \
+    } while (0)
+/* MR A rows x 8 columns of one packed group, blocks k0 .. k0 + nb - 1 */
+#define PGEMM_NEON(NAME, MR) \
+    DOTPROD static void NAME(const qact8 *A, int m0, const char *P, int nb, int k0, float *C, size_t ldc, int ncols) { \
+        float32x4_t acc[MR][2]; \
+        _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vdupq_n_f32(0); \
+        for (int b = 0; b < nb; b++) { \
+            const char *pb = P + (size_t)b * PGN_BYTES; \
+            int32x4_t ia[MR][2]; \
+            _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) ia[i][0] = ia[i][1] = vdupq_n_s32(0); \
+            _Pragma("GCC unroll 2") for (int h = 0; h < 2; h++) { \
+                int8x16_t a[MR]; \
+                _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) a[i] = vld1q_s8(A->qs + (size_t)(m0 + i) * A->ldq + (size_t)(k0 + b) * 32 + 16 * h); \
+                const int8_t *ws = (const int8_t *)pb + 128 * h; \
+                int8x16_t w0, w1; \
+                w0 = vld1q_s8(ws); w1 = vld1q_s8(ws + 16); \
+                _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) PGN_DOT(i, 0); \
+                w0 = vld1q_s8(ws + 32); w1 = vld1q_s8(ws + 48); \
+                _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) PGN_DOT(i, 1); \
+                w0 = vld1q_s8(ws + 64); w1 = vld1q_s8(ws + 80); \
+                _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) PGN_DOT(i, 2); \
+                w0 = vld1q_s8(ws + 96); w1 = vld1q_s8(ws + 112); \
+                _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) PGN_DOT(i, 3); \
+            } \
+            float32x4_t dw0 = vld1q_f32((const float *)(pb + 256)), dw1 = vld1q_f32((const float *)(pb + 272)); \
+            _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) { \
+                float da = A->d[(size_t)(m0 + i) * A->ldb + (size_t)(k0 + b)]; \
+                acc[i][0] = vfmaq_f32(acc[i][0], vcvtq_f32_s32(ia[i][0]), vmulq_n_f32(dw0, da)); \
+                acc[i][1] = vfmaq_f32(acc[i][1], vcvtq_f32_s32(ia[i][1]), vmulq_n_f32(dw1, da)); \
+            } \
+        } \
+        _Pragma("GCC unroll 4") for (int i = 0; i < MR; i++) { \
+            float r[8], *dst = C + (size_t)i * ldc; /* K chunks after the first add */ \
+            vst1q_f32(r, acc[i][0]); vst1q_f32(r + 4, acc[i][1]); \
+            for (int c = 0; c < ncols; c++) dst[c] = k0 > 0 ? dst[c] + r[c] : r[c]; \
+        } \
+    }
+PGEMM_NEON(pgn_1, 1) PGEMM_NEON(pgn_2, 2) PGEMM_NEON(pgn_3, 3) PGEMM_NEON(pgn_4, 4)
+
+typedef void (*pgn_fn)(const qact8 *, int, const char *, int, int, float *, size_t, int);
+
+static void q8_pgemm_dotprod(const qact8 *A, int m0, int mr, const void *P, int ncols, int nb, int k0, float *C,
+                             size_t ldc) {
+    static const pgn_fn by_rows[4] = {pgn_1, pgn_2, pgn_3, pgn_4};
+    for (int g = 0; g < (ncols + 7) / 8; g++) {
+        int cols = ncols - 8 * g < 8 ? ncols - 8 * g : 8;
+        by_rows[mr - 1](A, m0, (const char *)P + (size_t)g * nb * PGN_BYTES, nb, k0, C + 8 * g, ldc, cols);
+    }
+}
+
 /* --- Q4_K x Q8_K ----------------------------------------------------------- */
 static inline void q4k_scales(const uint8_t *s, int sc[8], int mn[8]) {
     for (int j = 0; j < 4; j++) {
@@ -219,7 +323,8 @@ const qkern *qkern_neon(void) {
     return &k;
 }
 const qkern *qkern_dotprod(void) {
-    static const qkern k = {.q8 = q8_dotprod, .q4 = q4_dotprod, .mr = 4};
+    static const qkern k = {.q8 = q8_dotprod, .q4 = q4_dotprod, .mr = 4, .q8_pack = q8_pack_neon,
+                            .q8_pgemm = q8_pgemm_dotprod, .pmr = 4, .q8_pack_bytes = pack_bytes_neon};
     return has_dotprod() ? &k : NULL;
 }
 const qkern *qkern_i8mm(void) {
