@@ -269,8 +269,7 @@ static void plan_part(qpart *p, int M, int T, int packed, size_t panel_row, doub
     /* a packed task takes every A row, so each panel is packed once a call: at
      * 192-row tasks each was packed M / 192 times (Q8_0 gathers), 11-16% of the
      * GEMM at M = 1024-4096; A then streams from L3 per 32 columns, ~2 bytes a cycle */
-    int mb_rows = packed ? M : MB_ROWS;
-    p->MB = M > mb_rows ? mb_rows : M;
+    p->MB = packed || M <= MB_ROWS ? M : MB_ROWS;
     p->n_mb = (M + p->MB - 1) / p->MB;
     int want = M == 1 ? (int)(8 * T * share + 0.999) : 4 * T;
     while (NB > step && (size_t)p->n_mb * ((p->N + NB - 1) / NB) < (size_t)want)
