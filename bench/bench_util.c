@@ -30,8 +30,9 @@
 static int smoke(void) { const char *s = getenv("DOTS_BENCH_SMOKE"); return s && *s && strcmp(s, "0"); }
 static int g_peak_iters = 200000;
 #define PEAK_ITERS g_peak_iters
+#define AMX_PEAK_ITERS (PEAK_ITERS / 16) /* one amx_peak iteration is 4 tile products, 64 vdpbf16ps' work each */
 
-enum { PEAK_SCALAR, PEAK_FMA256, PEAK_FMA512, PEAK_DPBF16, PEAK_NEON, PEAK_BFMMLA };
+enum { PEAK_SCALAR, PEAK_FMA256, PEAK_FMA512, PEAK_DPBF16, PEAK_NEON, PEAK_BFMMLA, PEAK_AMXBF16 };
 typedef struct { int kind; volatile float sink; } peak_job;
 
 #if defined(__x86_64__)
@@ -76,13 +77,34 @@ T512BF16 static float dpbf16(void) {
     return _mm512_reduce_add_ps(s);
 }
 #endif
+#if defined(__clang__) || __GNUC__ >= 11
+#define HAVE_AMX_PEAK 1
+/* tdpbf16ps throughput: 4 independent 16 x 16 accumulator tiles; run only at the
+ * amx level (isa_detect asked the OS for the tile state). */
+__attribute__((target("amx-tile,amx-bf16"))) static float amx_peak(void) {
+    struct { uint8_t palette, start, res[14]; uint16_t colsb[16]; uint8_t rows[16]; } cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
+    static const uint16_t ones[16 * 32] = {0}; /* zeros: the value does not change the rate */
+    static float out[16 * 16];
+    _tile_loadconfig(&cfg);
+    _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
+    _tile_loadd(4, ones, 64); _tile_loadd(5, ones, 64); _tile_loadd(6, ones, 64); _tile_loadd(7, ones, 64);
+    for (int it = 0, n_it = AMX_PEAK_ITERS; it < n_it; it++) {
+        _tile_dpbf16ps(0, 4, 6); _tile_dpbf16ps(1, 4, 7); _tile_dpbf16ps(2, 5, 6); _tile_dpbf16ps(3, 5, 7);
+    }
+    _tile_stored(0, out, 64);
+    return out[0];
+}
+#endif
 #endif
 
 /* The fp32 peak loop that matches the active kernel level. */
 static int fp32_kind(void) {
     dots_isa isa = isa_active();
 #if defined(__x86_64__)
-    if (isa >= ISA_AVX512 && isa <= ISA_AVX512BF16) return PEAK_FMA512;
+    if (isa >= ISA_AVX512 && isa <= ISA_AMX) return PEAK_FMA512;
     if (isa == ISA_AVX2) return PEAK_FMA256;
 #elif defined(__aarch64__)
     if (isa == ISA_NEON || isa == ISA_NEONBF16) return PEAK_NEON;
@@ -99,6 +121,7 @@ static double task_flops(int kind) {
     case PEAK_FMA256: return 12.0 * PEAK_ITERS * 16;
     case PEAK_NEON: return 12.0 * PEAK_ITERS * 8;
     case PEAK_BFMMLA: return 12.0 * PEAK_ITERS * 32; /* 2x2 outputs x 4 bf16 pairs x (mul + add) */
+    case PEAK_AMXBF16: return 4.0 * AMX_PEAK_ITERS * 16 * 16 * 32 * 2; /* 4 tiles of 16 x 16 outputs, 16 pairs */
     default: return 12.0 * PEAK_ITERS * 2;
     }
 }
@@ -140,6 +163,9 @@ static void peak_task(void *ctx, int t, int thread) {
     case PEAK_FMA256: r = fma256(); break;
 #ifdef HAVE_BF16_PEAK
     case PEAK_DPBF16: r = dpbf16(); break;
+#endif
+#ifdef HAVE_AMX_PEAK
+    case PEAK_AMXBF16: r = amx_peak(); break;
 #endif
 #endif
 #if defined(__aarch64__)
@@ -188,6 +214,9 @@ double bench_peak_fp32_gflops(dots_pool *pool) { return run_peak(pool, fp32_kind
 double bench_peak_bf16_gflops(dots_pool *pool) {
 #ifdef HAVE_BF16_PEAK
     if (isa_active() == ISA_AVX512BF16) return run_peak(pool, PEAK_DPBF16);
+#endif
+#ifdef HAVE_AMX_PEAK
+    if (isa_active() == ISA_AMX) return run_peak(pool, PEAK_AMXBF16);
 #endif
 #if defined(__aarch64__)
     if (isa_active() == ISA_NEONBF16) return run_peak(pool, PEAK_BFMMLA);

@@ -10,7 +10,7 @@
 double bench_peak_fp32_gflops(dots_pool *pool);
 /* What bench_peak_fp32_gflops measures, e.g. "fp32 FMA ymm (avx2)". */
 const char *bench_peak_fp32_name(void);
-/* bf16 dot-product throughput (AVX512_BF16 vdpbf16ps, or BFMMLA on neonbf16) when that level is in use, GFLOP/s; 0 otherwise. */
+/* bf16 dot-product throughput (AVX512_BF16 vdpbf16ps, AMX-BF16 tdpbf16ps at the amx level, or BFMMLA on neonbf16) when that level is in use, GFLOP/s; 0 otherwise. */
 double bench_peak_bf16_gflops(dots_pool *pool);
 /* DRAM read bandwidth with every pool thread streaming, GB/s (best of 4 passes over 1 GB). */
 double bench_read_bandwidth_gbs(dots_pool *pool);

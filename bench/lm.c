@@ -68,7 +68,7 @@ static int bench_batch(const dots_lm *lm, dots_pool *pool, const char *list, int
     for (int i = 0; i < nb; i++) if (Bs[i] > maxb) maxb = Bs[i];
     /* bf16 weights meet vdpbf16ps/bfdot only at those ISA levels; below, f32 FMAs */
     dots_isa isa = isa_active();
-    double peak = isa == ISA_AVX512BF16 || isa == ISA_NEON ? bench_peak_bf16_gflops(pool) : 0;
+    double peak = isa == ISA_AVX512BF16 || isa == ISA_AMX || isa == ISA_NEON ? bench_peak_bf16_gflops(pool) : 0;
     if (peak <= 0) peak = bench_peak_fp32_gflops(pool);
     double flops = 2.0 * (linear_params(c) + (double)V * D); /* per token, lm_head included (attention over a few keys is noise) */
     printf("batch decode: peak %.0f GFLOP/s (%s), %.1f GFLOP per token; limits per step: bandwidth %.3f s, "

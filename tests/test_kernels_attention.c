@@ -40,7 +40,7 @@ int main(void) {
     dots_error e;
     dots_pool *pool = pool_create(2, &e);
     CHECK(pool != NULL, "pool_create");
-    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_AMX, ISA_NEON, ISA_NEONBF16};
     for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
         const acase *c = &cases[ci];
         if (getenv("DOTS_TEST_SMALL") && (double)c->n_q * c->n_kv * c->heads * c->d > 2.5e6)

@@ -34,9 +34,12 @@ int main(void) {
         {20, 21, 800},   /* packed path (M >= 16): row and column tails, 3 K chunks, K % 8 tail */
         {48, 40, 385},   /* packed: whole row groups, K one past a chunk */
         {1601, 19, 70},  /* packed: two balanced M blocks (<= 1536 rows each), row tail in the packed A */
+        {43, 47, 144},   /* amx: a whole 32 x 32 block, a K tail of 16 (zero-padded step), row and column tails */
+        {32, 32, 16},    /* amx: a K shorter than one 32-k step */
+        {96, 96, 1600},  /* amx: whole blocks over 3 K chunks (768 + 768 + 64) */
     };
     static const dots_dtype wdts[] = {DT_F32, DT_F16, DT_BF16};
-    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_AMX, ISA_NEON, ISA_NEONBF16};
     int nshapes = (int)(sizeof shapes / sizeof *shapes);
     for (int s = 0; s < nshapes; s++) {
         int M = shapes[s].M, N = shapes[s].N, K = shapes[s].K;

@@ -90,7 +90,7 @@ int main(void) {
      * tiles; K = 1536 (the LM's hidden size) and an odd K past one K chunk (4352) */
     int N = 38, Ks[2] = {1536, getenv("DOTS_TEST_SMALL") ? 777 : 4501};
     static const dots_dtype wdts[] = {DT_F32, DT_F16, DT_BF16};
-    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_AMX, ISA_NEON, ISA_NEONBF16};
     float *alone = malloc(sizeof(float) * MMAX * N), *all = malloc(sizeof(float) * MMAX * N);
     float *y = malloc(sizeof(float) * MMAX * N), *bf = malloc(sizeof(float) * N);
     test_fill_random(bf, (size_t)N, 3);

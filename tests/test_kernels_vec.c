@@ -30,7 +30,7 @@ static double worst(const float *a, const float *b, size_t n, double abs_tol, do
 }
 
 int main(void) {
-    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_NEON, ISA_NEONBF16};
+    static const dots_isa levels[] = {ISA_SCALAR, ISA_AVX2, ISA_AVX512, ISA_AVX512BF16, ISA_AMX, ISA_NEON, ISA_NEONBF16};
     static const int dims[] = {1, 3, 17, 31, 65, 130, 1536};
     enum { ROWS = 3, MAXD = 1536, NV = 5000 };
     float *x = malloc(ROWS * MAXD * 4), *y = malloc(ROWS * MAXD * 4), *r = malloc(ROWS * MAXD * 4);

@@ -15,7 +15,7 @@ command -v "$qemu" >/dev/null || { echo "arm64_cross_test: $qemu not found (run 
 mkdir -p "$out"
 libsrc=""
 for f in "$src"/src/base/*.c "$src"/src/kernels/*.c; do
-    case "$f" in *_avx2.c|*_avx512.c|*_avx512bf16.c) continue ;; esac
+    case "$f" in *_avx2.c|*_avx512.c|*_avx512bf16.c|*_amx.c) continue ;; esac
     libsrc="$libsrc $f"
 done
 flags="-std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-format-truncation -fno-math-errno -march=armv8-a

@@ -16,7 +16,7 @@ flags="-std=gnu11 -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno
        -DDOTS_X86=0 -DDOTS_ARM64=1 -I$src/include -I$src/src -I$src/tests"
 objs=""
 for f in "$src"/src/base/*.c "$src"/src/kernels/*.c; do
-    case "$f" in *_avx2.c|*_avx512.c|*_avx512bf16.c) continue ;; esac
+    case "$f" in *_avx2.c|*_avx512.c|*_avx512bf16.c|*_amx.c) continue ;; esac
     o="$out/$(basename "$f" .c).o"
     extra=""
     case "$f" in */base/quant.c) extra="-ffp-contract=off -O3" ;; esac # as CMakeLists.txt builds it

@@ -7,7 +7,7 @@
 #include "kernels/kern_impl.h"
 #include "kernels/cpu_arm.h"
 
-static const char *k_isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512bf16", "neon", "neonbf16"};
+static const char *k_isa_names[ISA_COUNT] = {"scalar", "avx2", "avx512", "avx512bf16", "amx", "neon", "neonbf16"};
 const char *isa_name(dots_isa isa) { return (unsigned)isa < ISA_COUNT ? k_isa_names[isa] : "?"; }
 
 dots_isa isa_detect(void) {
@@ -16,7 +16,7 @@ dots_isa isa_detect(void) {
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq")) {
 #if defined(__clang__) || __GNUC__ >= 11
-        if (__builtin_cpu_supports("avx512bf16")) return ISA_AVX512BF16;
+        if (__builtin_cpu_supports("avx512bf16")) return amx_bf16_usable() ? ISA_AMX : ISA_AVX512BF16;
 #endif
         return ISA_AVX512;
     }
@@ -42,9 +42,10 @@ static void build_table(dots_isa isa) {
     memset(&o, 0, sizeof o);
     kops_fill_generic(&o);
 #if DOTS_X86
-    if (isa >= ISA_AVX2 && isa <= ISA_AVX512BF16) kops_fill_avx2(&o);
-    if (isa >= ISA_AVX512 && isa <= ISA_AVX512BF16) kops_fill_avx512(&o);
-    if (isa == ISA_AVX512BF16) kops_fill_avx512bf16(&o);
+    if (isa >= ISA_AVX2 && isa <= ISA_AMX) kops_fill_avx2(&o);
+    if (isa >= ISA_AVX512 && isa <= ISA_AMX) kops_fill_avx512(&o);
+    if (isa >= ISA_AVX512BF16 && isa <= ISA_AMX) kops_fill_avx512bf16(&o);
+    if (isa == ISA_AMX) kops_fill_amx(&o);
 #endif
 #if DOTS_ARM64
     if (isa == ISA_NEON || isa == ISA_NEONBF16) kops_fill_neon(&o);
@@ -54,14 +55,14 @@ static void build_table(dots_isa isa) {
 }
 
 /* Whether level isa runs where isa_detect() gives best: levels are ordered
- * within one architecture (scalar < avx2 < avx512 < avx512bf16; scalar < neon
+ * within one architecture (scalar < avx2 < avx512 < avx512bf16 < amx; scalar < neon
  * < neonbf16), and the other architecture's levels never run. */
 static int isa_runs(dots_isa isa, dots_isa best) {
     if (isa == ISA_SCALAR) return 1;
 #if defined(__aarch64__)
     return (isa == ISA_NEON || isa == ISA_NEONBF16) && isa <= best;
 #else
-    return isa >= ISA_AVX2 && isa <= ISA_AVX512BF16 && isa <= best;
+    return isa >= ISA_AVX2 && isa <= ISA_AMX && isa <= best;
 #endif
 }
 

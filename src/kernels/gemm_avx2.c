@@ -236,7 +236,7 @@ void kops_fill_avx2(kern_ops *o) {
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
     for (int i = 0; i < 3; i++) { o->mr[i] = 4; o->nr[i] = NR; }
     o->gemv4[DT_F32] = gemv_f32; o->gemv4[DT_F16] = gemv_f16; o->gemv4[DT_BF16] = gemv_bf16w;
-    o->pk = (pk_ops){pk_pack, pk_kernel, pk_apack, PMR, PNR, PK_MIN_M};
+    o->pk = (pk_ops){pk_pack, pk_kernel, pk_apack, PMR, PNR, PK_MIN_M, 0, 0};
     kops_fill_attn_avx2(o);
     kops_fill_vec_avx2(o);
 }

@@ -198,7 +198,7 @@ void kops_fill_neon(kern_ops *o) {
     o->tile[DT_BF16] = tile_bf16w; o->act[DT_BF16] = ACT_F32_RBF16;
     /* mr 2: see the tile (kernels.h: row exactness) */
     for (int i = 0; i < 3; i++) { o->mr[i] = 2; o->nr[i] = 4; }
-    o->pk = (pk_ops){pk_pack, pk_kernel, NULL, PMR, PNR, PK_MIN_M};
+    o->pk = (pk_ops){pk_pack, pk_kernel, NULL, PMR, PNR, PK_MIN_M, 0, 0};
     kops_fill_attn_neon(o);
     kops_fill_vec_neon(o);
 }

@@ -54,6 +54,10 @@ typedef struct pk_ops {
     pk_kernel_fn kernel;
     pk_apack_fn apack;    /* NULL: the kernel reads A in place */
     int mr, nr, min_m;
+    int kc;               /* K chunk this kernel wants (0: the driver's); set, every chunk
+                           * but the last is a multiple of 32 */
+    int no_a_prefetch;    /* the driver does not prefetch the next group's A (the amx level:
+                           * its tile loads measured 3-20% faster without) */
 } pk_ops;
 
 /* Attention tile pieces; KV is pre-packed (see attention.c for the layouts). */
@@ -141,6 +145,8 @@ void kops_fill_generic(kern_ops *o);
 void kops_fill_avx2(kern_ops *o);
 void kops_fill_avx512(kern_ops *o);
 void kops_fill_avx512bf16(kern_ops *o);
+void kops_fill_amx(kern_ops *o);              /* gemm_amx.c: AMX-BF16 packed kernel, on top of avx512bf16 */
+int amx_bf16_usable(void);                    /* CPU has AMX-BF16 and the OS let this process use it */
 void kops_fill_attn_avx2(kern_ops *o);        /* attn_avx2.c */
 void kops_fill_vec_avx2(kern_ops *o);         /* vec_avx2.c */
 void kops_fill_vec_avx512(kern_ops *o);       /* elementwise, vec_avx512.c */

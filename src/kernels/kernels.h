@@ -37,6 +37,7 @@ typedef enum dots_isa {
     ISA_AVX2,        /* AVX2 + FMA + F16C */
     ISA_AVX512,      /* AVX-512 F/BW/DQ/VL */
     ISA_AVX512BF16,  /* + AVX512_BF16 (vdpbf16ps) */
+    ISA_AMX,         /* + AMX-BF16 tiles (tdpbf16ps) for the bf16-weight packed GEMM */
     ISA_NEON,        /* ARMv8 NEON */
     ISA_NEONBF16,    /* + FEAT_BF16 (BFDOT/BFMMLA), detected from HWCAP2 */
     ISA_COUNT
@@ -45,7 +46,7 @@ typedef enum dots_isa {
 const char *isa_name(dots_isa isa);
 /* Best level this CPU supports (and this build compiled in). */
 dots_isa isa_detect(void);
-/* Level in use. Defaults to isa_detect(), or to $DOTS_ISA (scalar|avx2|avx512|avx512bf16|neon|neonbf16) if set. */
+/* Level in use. Defaults to isa_detect(), or to $DOTS_ISA (scalar|avx2|avx512|avx512bf16|amx|neon|neonbf16) if set. */
 dots_isa isa_active(void);
 /* Select a level (tests use this to compare each ISA with the scalar one).
  * Returns the level actually selected: a level the CPU lacks falls back to the detected one. */

@@ -116,7 +116,7 @@ static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
             pf_walk apf; /* the next row group's A: PMR rows in place, or one packed block */
             int mr1 = m1 - (m + j->pk->mr) < j->pk->mr ? m1 - (m + j->pk->mr) : j->pk->mr;
             pf_init(&apf, (const char *)a + (size_t)j->pk->mr * j->lda * j->asz, j->lda * j->asz,
-                    mr1 > 0 && !j->apack ? mr1 : 0, (size_t)kc * j->asz);
+                    mr1 > 0 && !j->apack && !j->pk->no_a_prefetch ? mr1 : 0, (size_t)kc * j->asz);
             size_t astep = (apf.left + nsl - 1) / nsl;
             /* packed A: the kernel prefetches the next group's (contiguous) block as it runs */
             int alines = mr1 > 0 && j->apack ? (int)(((size_t)j->pk->mr * kc * sizeof(float) + CL - 1) / CL) : 0;
@@ -237,8 +237,10 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     const pk_ops *pk = pk_of(o, act);
     int packed = pk->kernel && M >= pk->min_m;
     int apack = packed && pk->apack;
-    int pk_nk = (K + PK_KC - 1) / PK_KC, pkc = (K + pk_nk - 1) / pk_nk;
-    if (act == ACT_BF16) pkc += pkc & 1; /* bf16 pairs: whole k pairs in every chunk but the last */
+    int pk_kc = pk->kc ? pk->kc : PK_KC;
+    int pk_nk = (K + pk_kc - 1) / pk_kc, pkc = (K + pk_nk - 1) / pk_nk;
+    if (pk->kc) pkc = (pkc + 31) / 32 * 32; /* whole 32-k steps in every chunk but the last */
+    else if (act == ACT_BF16) pkc += pkc & 1; /* bf16 pairs: whole k pairs in every chunk but the last */
     size_t Mp = apack ? ((size_t)M + pk->mr - 1) / pk->mr * pk->mr : (size_t)M;
 
     /* scratch: converted activations, then the biases in f32 */

@@ -55,7 +55,7 @@ static dots_qisa qisa_from_isa(dots_isa isa) {
         dots_qisa q = order[i];
         int fits = isa == ISA_NEON ? q >= QISA_NEON
                    : isa == ISA_AVX2 ? q == QISA_AVX2 || q == QISA_AVXVNNI
-                   : (isa == ISA_AVX512 || isa == ISA_AVX512BF16) ? q >= QISA_AVX2 && q <= QISA_AVX512VNNI
+                   : (isa >= ISA_AVX512 && isa <= ISA_AMX) ? q >= QISA_AVX2 && q <= QISA_AVX512VNNI
                    : 0;
         if (fits && qisa_supported(q)) return q;
     }
