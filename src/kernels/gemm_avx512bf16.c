@@ -87,7 +87,7 @@ static void pk16_pack(const void *Wv, dots_dtype wdt, size_t ldw, int nr, int kc
         __mmask16 vm = (__mmask16)((1u << valid) - 1);
         const bf16_t *row[16];
         const void *src[16];
-        for (int r = 0; r < 16; r++) row[r] = W + (size_t)(16 * h + (r < valid ? r : 0)) * ldw; /* rows past nr: masked */
+        for (int r = 0; r < 16; r++) row[r] = W + (size_t)(r < valid ? 16 * h + r : 0) * ldw; /* rows past nr: row 0, masked */
         for (int kp = 0; kp < full; kp += 8) {
             for (int r = 0; r < 16; r++) src[r] = row[r] + 2 * kp;
             transpose16x8_dw(src, vm, _mm512_setzero_si512(), Bp + (size_t)kp * ld + 64 * h, ld);
