@@ -16,7 +16,7 @@
 #include <string.h>
 #include "base/mem.h"
 #include "kernels/cpu_x86.h"
-#include "kernels/kernels.h"
+#include "kernels/kern_impl.h"
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -82,13 +82,9 @@ T512BF16 static float dpbf16(void) {
 /* tdpbf16ps throughput: 4 independent 16 x 16 accumulator tiles; run only at the
  * amx level (isa_detect asked the OS for the tile state). */
 __attribute__((target("amx-tile,amx-bf16"))) static float amx_peak(void) {
-    struct { uint8_t palette, start, res[14]; uint16_t colsb[16]; uint8_t rows[16]; } cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) { cfg.rows[t] = 16; cfg.colsb[t] = 64; }
+    amx_tiles_configure(); /* the library's configuration: 8 tiles of 16 rows x 64 bytes */
     static const uint16_t ones[16 * 32] = {0}; /* zeros: the value does not change the rate */
     static float out[16 * 16];
-    _tile_loadconfig(&cfg);
     _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3);
     _tile_loadd(4, ones, 64); _tile_loadd(5, ones, 64); _tile_loadd(6, ones, 64); _tile_loadd(7, ones, 64);
     for (int it = 0, n_it = AMX_PEAK_ITERS; it < n_it; it++) {

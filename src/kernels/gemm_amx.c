@@ -24,7 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
-#include <cpuid.h>
+#include "kernels/cpu_x86.h"
 
 #define AMR 32 /* A rows per call (2 tiles) */
 #define ANR 32 /* columns per call (2 tiles); the packed sliver width */
@@ -40,19 +40,9 @@ typedef struct {
 static int g_amx_ok;
 static pthread_once_t g_amx_once = PTHREAD_ONCE_INIT;
 
-/* CPUID.(7,0):EDX bits 22 (AMX-BF16) and 24 (AMX-TILE), XCR0 bits 17-18 (the OS
- * saves tile state), then Linux's permission for the process. */
+/* The CPU and OS side (cpu_x86.h), then Linux's permission for the process. */
 static void amx_probe(void) {
-    unsigned a, b, c, d;
-    if (__get_cpuid_max(0, 0) < 7) return;
-    __cpuid_count(7, 0, a, b, c, d);
-    (void)a; (void)b;
-    if (!((d >> 22) & 1) || !((d >> 24) & 1)) return;
-    __cpuid(1, a, b, c, d);
-    if (!((c >> 27) & 1)) return; /* OSXSAVE: xgetbv is allowed */
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & (3u << 17)) != (3u << 17)) return;
+    if (!cpu_has_amx_bf16()) return;
 #if defined(__linux__)
     if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) != 0) return;
 #else
@@ -66,9 +56,16 @@ int amx_bf16_usable(void) {
     return g_amx_ok;
 }
 
+/* GCC's tile intrinsics are asm statements that name only the address, not the
+ * memory behind it: without this barrier the compiler may drop the stores that
+ * fill a buffer a tile then loads (the tile configuration too: GCC 12 dropped
+ * its rows and colsb when this function was not inlined), or move reads of C above a tile store. */
+#define MEM_BARRIER() __asm__ volatile("" ::: "memory")
+
 static __thread int t_tiles_configured;
 
-static void tiles_configure(void) {
+void amx_tiles_configure(void) {
+    if (t_tiles_configured) return;
     amx_tilecfg cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.palette = 1;
@@ -76,14 +73,11 @@ static void tiles_configure(void) {
         cfg.rows[t] = 16;
         cfg.colsb[t] = 64;
     }
+    MEM_BARRIER();
     _tile_loadconfig(&cfg);
     t_tiles_configured = 1;
 }
 
-/* GCC's tile intrinsics are asm statements that name only the address, not the
- * memory behind it: without this barrier the compiler may drop the stores that
- * fill a buffer a tile then loads, or move reads of C above a tile store. */
-#define MEM_BARRIER() __asm__ volatile("" ::: "memory")
 
 /* The 4 C tiles (16 x 16 f32 each), ld bytes apart. */
 #define TILES_C_LOAD(c, ld) \
@@ -130,7 +124,7 @@ static void step_padded(const bf16_t *A, size_t lda, int mr, int kk, const char 
 static void amx_kernel(const float *Af, size_t lda, int mr, const float *Bpf, int kc, float *C, size_t ldc, int nr,
                        int accumulate, const float *bias, const char *pf, int npf) {
     (void)pf; (void)npf;
-    if (!t_tiles_configured) tiles_configure();
+    amx_tiles_configure();
     const bf16_t *A = (const bf16_t *)Af;
     const char *Bp = (const char *)Bpf;
     int whole = mr == AMR && nr == ANR;

@@ -147,6 +147,7 @@ void kops_fill_avx512(kern_ops *o);
 void kops_fill_avx512bf16(kern_ops *o);
 void kops_fill_amx(kern_ops *o);              /* gemm_amx.c: AMX-BF16 packed kernel, on top of avx512bf16 */
 int amx_bf16_usable(void);                    /* CPU has AMX-BF16 and the OS let this process use it */
+void amx_tiles_configure(void);               /* the calling thread's tiles: 8 of 16 rows x 64 bytes (once per thread) */
 void kops_fill_attn_avx2(kern_ops *o);        /* attn_avx2.c */
 void kops_fill_vec_avx2(kern_ops *o);         /* vec_avx2.c */
 void kops_fill_vec_avx512(kern_ops *o);       /* elementwise, vec_avx512.c */
