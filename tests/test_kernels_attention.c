@@ -34,6 +34,11 @@ static const acase cases[] = {
     {"decode, split keys", 1, 3000, 12, 2, 128, 1, 2999, 0, {0}, 3},
     {"decode 2 rows, split keys, causal", 2, 2100, 4, 2, 64, 1, 1000, 0, {0}, 2},
     {"decode 4 rows, split keys, no mask", 4, 1800, 6, 1, 128, 0, 0, 0, {0}, 4},
+    /* > 512 keys, partial 16-row tiles and key tiles with a tail past a whole 32
+     * (the amx level's tile tails) */
+    {"vision 600 keys, head_dim 64", 600, 600, 2, 2, 64, 0, 0, 2, {0, 590, 600}, 2},
+    {"causal 17 rows after 530 cached", 17, 547, 4, 2, 128, 1, 530, 0, {0}, 2},
+    {"head_dim 80 (amx pv, avx512bf16 qk)", 70, 70, 2, 1, 80, 1, 0, 0, {0}, 1},
 };
 
 int main(void) {

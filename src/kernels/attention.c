@@ -21,6 +21,7 @@
 
 #define BQ 48   /* queries per task: 8 micro rows of 6 */
 #define BK 256  /* keys per tile: a multiple of 64 (the qk micro width); 256 measured ~3% faster than 128 */
+_Static_assert(BQ % 16 == 0 && BQ <= 48, "attn_amx.c reads whole 16-row tiles of the BQ-row buffers, at most 48 rows");
 
 typedef struct { int h, r0, r1, lo, hi; } attn_task;  /* decode: [lo, hi) is one key split */
 

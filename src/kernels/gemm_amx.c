@@ -19,6 +19,7 @@
  * asked once by amx_bf16_usable(). */
 #include <pthread.h>
 #include <string.h>
+#include "kernels/amx.h"
 #include "kernels/simd_avx512.h"
 #if defined(__linux__)
 #include <sys/syscall.h>
@@ -56,11 +57,6 @@ int amx_bf16_usable(void) {
     return g_amx_ok;
 }
 
-/* GCC's tile intrinsics are asm statements that name only the address, not the
- * memory behind it: without this barrier the compiler may drop the stores that
- * fill a buffer a tile then loads (the tile configuration too: GCC 12 dropped
- * its rows and colsb when this function was not inlined), or move reads of C above a tile store. */
-#define MEM_BARRIER() __asm__ volatile("" ::: "memory")
 
 static __thread int t_tiles_configured;
 
@@ -73,7 +69,7 @@ void amx_tiles_configure(void) {
         cfg.rows[t] = 16;
         cfg.colsb[t] = 64;
     }
-    MEM_BARRIER();
+    AMX_BARRIER();
     _tile_loadconfig(&cfg);
     t_tiles_configured = 1;
 }
@@ -114,7 +110,7 @@ static void step_padded(const bf16_t *A, size_t lda, int mr, int kk, const char 
         memcpy(bt, b, (size_t)pairs * ANR * 4);
         bb = (const char *)bt;
     }
-    MEM_BARRIER();
+    AMX_BARRIER();
     step32(at, 32 * sizeof(bf16_t), bb);
 }
 
@@ -136,7 +132,7 @@ static void amx_kernel(const float *Af, size_t lda, int mr, const float *Bpf, in
         if (accumulate)
             for (int i = 0; i < mr; i++) memcpy(cbuf + i * ANR, C + (size_t)i * ldc, (size_t)nr * sizeof(float));
     }
-    MEM_BARRIER();
+    AMX_BARRIER();
     if (accumulate || !whole) TILES_C_LOAD(c, sc);
     else { _tile_zero(0); _tile_zero(1); _tile_zero(2); _tile_zero(3); }
     int k = 0;
@@ -144,7 +140,7 @@ static void amx_kernel(const float *Af, size_t lda, int mr, const float *Bpf, in
         for (; k + 32 <= kc; k += 32) step32(A + k, lda * sizeof(bf16_t), Bp + (size_t)(k / 2) * ANR * 4);
     for (; k < kc; k += 32) step_padded(A + k, lda, mr, kc - k < 32 ? kc - k : 32, Bp + (size_t)(k / 2) * ANR * 4);
     TILES_C_STORE(c, sc);
-    MEM_BARRIER();
+    AMX_BARRIER();
     if (!whole)
         for (int i = 0; i < mr; i++) memcpy(C + (size_t)i * ldc, cbuf + i * ANR, (size_t)nr * sizeof(float));
     if (bias) {
@@ -161,4 +157,5 @@ static void amx_kernel(const float *Af, size_t lda, int mr, const float *Bpf, in
 void kops_fill_amx(kern_ops *o) {
     /* on top of avx512bf16: its pack (the same layout) and, below PK16 min_m, its tiles */
     o->pk16 = (pk_ops){o->pk16.pack, amx_kernel, NULL, AMR, ANR, o->pk16.min_m, AMX_KC, 1};
+    kops_fill_attn_amx(o);
 }

@@ -153,6 +153,7 @@ void kops_fill_vec_avx2(kern_ops *o);         /* vec_avx2.c */
 void kops_fill_vec_avx512(kern_ops *o);       /* elementwise, vec_avx512.c */
 void kops_fill_attn_avx512(kern_ops *o);      /* attn_avx512.c */
 void kops_fill_attn_avx512bf16(kern_ops *o);  /* attn_avx512bf16.c */
+void kops_fill_attn_amx(kern_ops *o);         /* attn_amx.c: qk/pv of bf16 precision on tiles */
 #endif
 #if DOTS_ARM64
 void kops_fill_neon(kern_ops *o);
