@@ -110,7 +110,10 @@ static void **rand_qweights(dots_dtype wdt, int K, int N, int n_copies) {
     return w;
 }
 
-static void bench_qgemm(dots_pool *pool, const char *name, int M, int K, int N, dots_dtype wdt, double peak) {
+/* peak, peak_name: the int8 level's, or at the amx level (M >= 4 runs the bf16
+ * tiles on weights dequantized into the pack) the AMX-BF16 tile peak */
+static void bench_qgemm(dots_pool *pool, const char *name, int M, int K, int N, dots_dtype wdt, double peak,
+                        const char *peak_name) {
     if (g_smoke) { M = shrink(M, 64); K = 256; N = shrink(N, 32); } /* K: whole Q4_K blocks */
     void **w = rand_qweights(wdt, K, N, 1), *bf16w = NULL;
     gemm_ctx g = {pool, NULL, NULL, NULL, wdt, M, K, N};
@@ -126,9 +129,8 @@ static void bench_qgemm(dots_pool *pool, const char *name, int M, int K, int N, 
     gb.wdt = DT_BF16;
     gb.w = bf16w = rand_weights((size_t)N * K, DT_BF16);
     double tb = bf16w ? (run_gemm(&gb), best_of(3, run_gemm, &gb)) : 0;
-    printf("%-22s M=%-5d K=%-5d N=%-6d %-4s %8.1f GOP/s  %5.1f%% of int8 peak (%s)  %.2fx bf16 (%.1f ms)\n", name, M, K,
-           N, dtype_name(wdt), gf, peak > 0 ? 100 * gf / peak : 0, qisa_name(qisa_active()), tb > 0 ? tb / t : 0,
-           t * 1e3);
+    printf("%-22s M=%-5d K=%-5d N=%-6d %-4s %8.1f GOP/s  %5.1f%% of %s  %.2fx bf16 (%.1f ms)\n", name, M, K, N,
+           dtype_name(wdt), gf, peak > 0 ? 100 * gf / peak : 0, peak_name, tb > 0 ? tb / t : 0, t * 1e3);
 out:
     dots_free(bf16w);
     if (w) dots_free(w[0]);
@@ -168,14 +170,22 @@ static void bench_quant(dots_pool *pool, int quick, int parts) {
     printf("int8 level %s; int8 peak (same run, %s): %.1f GOP/s\n", qisa_name(q),
            kind == 2 ? "vpdpbusd zmm" : kind == 1 ? "vpdpbusd ymm" : "vpmaddubsw+vpmaddwd", pk);
     int M = quick ? 1024 : 4096;
+    char pname[64];
+    snprintf(pname, sizeof pname, "int8 peak (%s)", qisa_name(q));
+    double gpk = pk;
+    if (isa_active() == ISA_AMX) {
+        gpk = bench_peak_bf16_gflops(pool);
+        snprintf(pname, sizeof pname, "amx bf16 peak (%.0f GFLOP/s)", gpk);
+        printf("amx level: GEMMs of quantized weights (M >= 4) run the bf16 tiles on weights dequantized into the pack\n");
+    }
     static const dots_dtype types[] = {DT_Q8_0, DT_Q4_K};
     for (int t = 0; t < 2; t++) {
         dots_dtype wdt = types[t];
         if (parts & 1) {
-            bench_qgemm(pool, "vision qkv", M, 1536, 4608, wdt, pk);
-            bench_qgemm(pool, "vision fc2", M, wdt == DT_Q4_K ? 4096 : 4224, 1536, wdt, pk); /* Q4_K: K % 256 == 0 */
-            bench_qgemm(pool, "LM prefill gate/up", 512, 1536, 8960, wdt, pk);
-            bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, wdt, pk);
+            bench_qgemm(pool, "vision qkv", M, 1536, 4608, wdt, gpk, pname);
+            bench_qgemm(pool, "vision fc2", M, wdt == DT_Q4_K ? 4096 : 4224, 1536, wdt, gpk, pname); /* Q4_K: K % 256 == 0 */
+            bench_qgemm(pool, "LM prefill gate/up", 512, 1536, 8960, wdt, gpk, pname);
+            bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, wdt, gpk, pname);
         }
         if (!(parts & 2)) continue;
         double bw = bench_read_bandwidth_gbs(pool);
@@ -184,7 +194,7 @@ static void bench_quant(dots_pool *pool, int quick, int parts) {
         bench_qgemv(pool, 8960, 1536, quick ? 20 : 40, wdt, bw);
     }
     /* Q6_K (llama.cpp's Q4_K_M files: ffn_down / attn_v / output); one tile for every M */
-    bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, DT_Q6_K, pk);
+    bench_qgemm(pool, "LM prefill down", 512, 8960, 1536, DT_Q6_K, gpk, pname);
     double bw6 = bench_read_bandwidth_gbs(pool);
     bench_qgemv(pool, 8960, 1536, quick ? 20 : 40, DT_Q6_K, bw6);
 }

@@ -5,7 +5,11 @@
  *  2. the whole quantized linear against an f32 matmul of the dequantized weights
  *     (relative error bound from quantizing the activations to 8 bits);
  *  3. the Q4_K / Q6_K weight quantizers (scale searches in vector lanes) against
- *     their scalar references, byte for byte, and convert_rows over the pool. */
+ *     their scalar references, byte for byte, and convert_rows over the pool;
+ *  4. on a CPU with AMX, the amx level's route for M >= 4 (the weights
+ *     dequantized into the bf16 pack, qpack_amx.c, then the bf16 tiles) against
+ *     a double matmul of the bf16-rounded activations and dequantized weights.
+ * 1-3 run at avx512bf16 where the CPU has AMX: at amx, M >= 4 leaves the int8 kernels. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,8 +411,54 @@ static void test_weight_quantizers(dots_pool *pool) {
     free(x); free(a); free(b);
 }
 
+static double bf16r(float v) { return (double)bf16_to_f32(f32_to_bf16(v)); }
+
+static void test_amx_route(dots_pool *pool) {
+    if (isa_select(ISA_AMX) != ISA_AMX) {
+        printf("amx route: no AMX on this CPU, skipped\n");
+        return;
+    }
+    /* K: whole chunks, a tail chunk (1600 = 4 x 384 + 64; 2304 = 4 x 512 + 256), and long K */
+    static const struct { dots_dtype t; int M, K, N; } cs[] = {
+        {DT_Q8_0, 4, 1600, 56}, {DT_Q8_0, 33, 1536, 96}, {DT_Q8_0, 100, 8960, 37}, {DT_Q8_0, 300, 1536, 130},
+        {DT_Q4_K, 4, 2304, 47}, {DT_Q4_K, 70, 1536, 130}, {DT_Q4_K, 33, 8960, 33},
+        {DT_Q6_K, 9, 2304, 33}, {DT_Q6_K, 41, 8960, 64},
+    };
+    int fails = 0;
+    for (size_t i = 0; i < sizeof cs / sizeof *cs; i++) {
+        qcase c;
+        make_case(&c, cs[i].t, cs[i].M, cs[i].K, cs[i].N, 500 + (unsigned)i);
+        float *ref = malloc(sizeof(float) * c.M * c.N), *y = malloc(sizeof(float) * c.M * c.N);
+        for (int m = 0; m < c.M; m++)
+            for (int n = 0; n < c.N; n++) {
+                double sum = c.bias[n];
+                for (int k = 0; k < c.K; k++) sum += bf16r(c.x[(size_t)m * c.K + k]) * bf16r(c.wdq[(size_t)n * c.K + k]);
+                ref[(size_t)m * c.N + n] = (float)sum;
+            }
+        memset(y, 0xff, sizeof(float) * c.M * c.N);
+        CHECK(run_linear(pool, &c, y) == 0, "amx route ran");
+        char what[128];
+        snprintf(what, sizeof what, "amx %s M=%d K=%d N=%d vs bf16 matmul of dequantized W", dtype_name(c.wdt), c.M,
+                 c.K, c.N);
+        fails += check_close(&c, y, ref, 2e-5, what) != 0;
+        free(ref); free(y); free_case(&c);
+    }
+    /* M = 3 stays on the int8 kernels: the same bits as at avx512bf16 */
+    qcase c;
+    make_case(&c, DT_Q8_0, 3, 1536, 40, 77);
+    float *y = malloc(sizeof(float) * 3 * 40), *y8 = malloc(sizeof(float) * 3 * 40);
+    CHECK(run_linear(pool, &c, y) == 0, "amx M=3 ran");
+    isa_select(ISA_AVX512BF16);
+    CHECK(run_linear(pool, &c, y8) == 0, "avx512bf16 M=3 ran");
+    CHECK(memcmp(y, y8, sizeof(float) * 3 * 40) == 0, "amx M=3: the int8 kernels' bits");
+    free(y); free(y8); free_case(&c);
+    printf("amx route: %zu cases (%d off)\n", sizeof cs / sizeof *cs, fails);
+}
+
 int main(void) {
     dots_pool *pool = pool_create(2, NULL);
+    dots_isa top = isa_active();
+    if (top == ISA_AMX) isa_select(ISA_AVX512BF16); /* 1-3: the int8 kernels at every M */
     CHECK(pool != NULL, "pool");
     for (int q = 0; q < QISA_COUNT; q++) printf("int8 level %-10s %s\n", qisa_name((dots_qisa)q), qisa_supported((dots_qisa)q) ? "yes" : "no");
 #if DOTS_X86
@@ -421,6 +471,8 @@ int main(void) {
     test_q6k(pool);
     test_q4k_gemv_levels_agree(pool);
     test_weight_quantizers(pool);
+    test_amx_route(pool);
+    isa_select(top);
     pool_destroy(pool);
     return test_finish("test_quant_kernels");
 }

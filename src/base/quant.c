@@ -52,17 +52,6 @@ void dequant_row_q8_0(const blk_q8_0 *x, float *y, int64_t n) {
     }
 }
 
-/* Scale and min of sub-block j (0..7) from the 12 packed bytes. */
-static inline void q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
-    if (j < 4) {
-        *sc = s[j] & 63;
-        *m = s[j + 4] & 63;
-    } else {
-        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
-        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
-    }
-}
-
 /* Fits x[i] ~ scale * L[i] - min_out with L in [0, nmax], minimizing the
  * weighted squared error: a first guess from min/max, then nstep rescaled
  * candidates each refined by weighted least squares (ggml's make_qkx2_quants

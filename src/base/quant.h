@@ -51,6 +51,17 @@ void quant_row_q6_k_ref(const float *x, blk_q6_k *y, int64_t n);
 void dequant_row_q8_0(const blk_q8_0 *x, float *y, int64_t n);
 void dequant_row_q4_k(const blk_q4_k *x, float *y, int64_t n);
 void dequant_row_q6_k(const blk_q6_k *x, float *y, int64_t n);
+/* Scale and min of sub-block j (0..7) from the 12 packed bytes. */
+static inline void q4k_scale_min(int j, const uint8_t *s, int *sc, int *m) {
+    if (j < 4) {
+        *sc = s[j] & 63;
+        *m = s[j + 4] & 63;
+    } else {
+        *sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+        *m = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+    }
+}
+
 /* The 6-bit value q (0..63) of element i (0..255) of a Q6_K block. */
 static inline int q6k_value(const blk_q6_k *b, int i) {
     int h = i / 128, r = i % 128, l = r % 32, s = r / 32;

@@ -158,4 +158,5 @@ void kops_fill_amx(kern_ops *o) {
     /* on top of avx512bf16: its pack (the same layout) and, below PK16 min_m, its tiles */
     o->pk16 = (pk_ops){o->pk16.pack, amx_kernel, NULL, AMR, ANR, o->pk16.min_m, AMX_KC, 1};
     kops_fill_attn_amx(o);
+    kops_fill_qpack_amx(o);
 }

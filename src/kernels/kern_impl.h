@@ -60,6 +60,15 @@ typedef struct pk_ops {
                            * its tile loads measured 3-20% faster without) */
 } pk_ops;
 
+/* Quantized weights into the bf16 packed flavour (pk16): the same Bp as
+ * pk16.pack, of nr (<= pk16.nr) rows wrow bytes apart whose first block is at W,
+ * dequantized (w = d * q per the dtype's layout, base/quant.h) and rounded to
+ * bf16. kc is a whole number of the dtype's blocks. Set where a level runs
+ * quantized GEMMs on its bf16 kernel (amx); NULL elsewhere. */
+typedef void (*pk_qpack_fn)(const void *W, dots_dtype wdt, size_t wrow, int nr, int kc, float *Bp);
+#define QUANT_PACKED_MIN_M 4 /* quantized GEMMs of fewer rows run the int8 tiles and GEMV (qlinear.c) */
+#define QPACK16_KC_MAX 512   /* longest K chunk a qpack16 takes */
+
 /* Attention tile pieces; KV is pre-packed (see attention.c for the layouts). */
 typedef void (*qk_fn)(const void *Q, int ldq, int nq, const void *Kp, int nblk, int d, float *S, int lds, float scale);
 typedef void (*pv_fn)(const void *P, int ldp, int nq, const void *V, size_t ldv, int nkeys, int d, float *O, int ldo);
@@ -74,6 +83,8 @@ typedef struct kern_ops {
     /* packed GEMM (see pk_pack_fn): pk for the weight dtypes whose act[] is f32,
      * pk16 for those whose act[] is ACT_BF16 */
     pk_ops pk, pk16;
+    pk_qpack_fn qpack16;    /* quantized weights on pk16 (NULL: qlinear.c's int8 kernels serve them) */
+    unsigned qpack16_types; /* bit t set: qpack16 takes dtype t */
     /* attention tiles: [0] f32 operands, [1] native bf16 operands (NULL where the
      * ISA has no bf16 dot: bf16 precision then runs [0] on bf16-rounded values) */
     qk_fn qk[2];
@@ -154,6 +165,7 @@ void kops_fill_vec_avx512(kern_ops *o);       /* elementwise, vec_avx512.c */
 void kops_fill_attn_avx512(kern_ops *o);      /* attn_avx512.c */
 void kops_fill_attn_avx512bf16(kern_ops *o);  /* attn_avx512bf16.c */
 void kops_fill_attn_amx(kern_ops *o);         /* attn_amx.c: qk/pv of bf16 precision on tiles */
+void kops_fill_qpack_amx(kern_ops *o);        /* qpack_amx.c: quantized weights into the bf16 pack */
 #endif
 #if DOTS_ARM64
 void kops_fill_neon(kern_ops *o);

@@ -5,6 +5,11 @@
  *  - with F16 weights: weights widened to f32, f32 products and sums.
  *  - with BF16 weights: the activations are rounded to bf16 (nearest even) first,
  *    products exact in f32, sums in f32 (what AVX512_BF16's vdpbf16ps does).
+ *  - with quantized weights (Q8_0, Q4_K, Q6_K): the activations quantized per
+ *    block (Q8_0 / Q8_K), int8 products, exact int32 block sums, f32 scaling and
+ *    sums. At the amx level, calls of M >= 4 rows instead take the BF16 route:
+ *    weights dequantized (base/quant.c's formulas) and rounded to bf16 in the
+ *    panel pack, then as BF16 weights (qpack_amx.c). Fewer rows keep int8.
  *  - attention in DT_F32 precision: all f32. In DT_BF16 precision: q, k, v and the
  *    softmax probabilities are rounded to bf16 before the products, the online
  *    softmax itself (max, exp, sums, rescaling) is f32.
@@ -20,8 +25,8 @@
  * PK16_MIN_M - 1 for BF16 weights on avx512bf16), with any weight dtype;
  * neonbf16: unlimited for BF16 weights (one bf16 tile serves every M), 15 for
  * F32/F16. Quantized weights (Q8_0, Q4_K, Q6_K):
- * 3 (PACKED_MIN_M - 1 of qlinear.c) where the int8 level has a packed GEMM for
- * the dtype, else unlimited; on i8mm 1 (its smmla tiles pair A rows: a row
+ * 3 (QUANT_PACKED_MIN_M - 1) where the int8 level has a packed GEMM for the
+ * dtype or the level routes M >= 4 to the bf16 tiles (amx), else unlimited; on i8mm 1 (its smmla tiles pair A rows: a row
  * alone is one class; class 2 there is not checked).
  * All matrices are row-major; "NT" means C[m,n] = sum_k A[m,k] * B[n,k], which
  * is how Hugging Face stores Linear weights ([out, in]), so weights are used
@@ -37,7 +42,7 @@ typedef enum dots_isa {
     ISA_AVX2,        /* AVX2 + FMA + F16C */
     ISA_AVX512,      /* AVX-512 F/BW/DQ/VL */
     ISA_AVX512BF16,  /* + AVX512_BF16 (vdpbf16ps) */
-    ISA_AMX,         /* + AMX-BF16 tiles (tdpbf16ps) for the bf16-weight packed GEMM */
+    ISA_AMX,         /* + AMX-BF16 tiles (tdpbf16ps): packed GEMM of bf16 and (M >= 4) quantized weights, attention */
     ISA_NEON,        /* ARMv8 NEON */
     ISA_NEONBF16,    /* + FEAT_BF16 (BFDOT/BFMMLA), detected from HWCAP2 */
     ISA_COUNT
@@ -72,10 +77,12 @@ typedef struct dots_lin_part { const void *W; const void *bias; float *y; int N;
 int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                    const dots_lin_part *parts, int n_parts);
 
-/* Linears with block-quantized weights (DT_Q8_0, DT_Q4_K; K a whole number of
- * blocks): same contract as k_linear_multi (k_linear and k_linear_multi send
- * these dtypes here). Activations are quantized per block on the fly (Q8_0 for
- * Q8_0 weights, Q8_K for Q4_K) and multiplied in int8; no dequantized copy of W. */
+/* Linears with block-quantized weights (DT_Q8_0, DT_Q4_K, DT_Q6_K; K a whole
+ * number of blocks): same contract as k_linear_multi (k_linear and
+ * k_linear_multi send these dtypes here, except the amx level's M >= 4 calls,
+ * which they run on the bf16 tiles). Activations are quantized per block on the
+ * fly (Q8_0 for Q8_0 weights, Q8_K for Q4_K / Q6_K) and multiplied in int8; no
+ * dequantized copy of W (the bf16 route dequantizes one L2 panel at a time). */
 int k_qlinear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                     const dots_lin_part *parts, int n_parts);
 /* k_linear_row_exact_rows for a quantized dtype on the active int8 level. */

@@ -27,11 +27,19 @@ typedef struct {
     int pkc; dots_dtype wdt;
     int apack; size_t Mp;  /* A packed (kern_impl.h pk_ops.apack): M rounded up to pk->mr rows */
     const char *A; size_t lda, asz;   /* activations (scratch or x), element size */
-    const char *W; size_t wsz;
+    const char *W; size_t wsz;        /* weights; element size (0: block-quantized) */
+    size_t wrow, wbb; int wblk;       /* bytes per W row; bytes and elements per block (1 and wsz if plain) */
+    pk_qpack_fn qpack;                /* quantized W: kern_ops.qpack16 fills the pk16 panel */
+    int *no_panel;                    /* quantized W: set when a panel could not be allocated (no tiles to fall back on) */
     int M, N, K, kc, NB, MB, n_mb, n_nb;
     int a_major;  /* consecutive tasks share an A block (A is the bigger operand) */
     const float *bias; float *y;
 } lin_job;
+
+/* W row n from element k on (k a whole number of blocks) */
+static const char *w_at(const lin_job *j, int n, int k) {
+    return j->W + (size_t)n * j->wrow + (size_t)(k / j->wblk) * j->wbb;
+}
 
 /* GEMV (one A row): the tile's 4 weight rows are taken a quarter of the panel
  * apart, so each thread runs 4 independent DRAM streams instead of one. */
@@ -47,13 +55,13 @@ static void gemv_task(const lin_job *j, int n0, int n1) {
                 c[s] = k0 > 0 ? j->y[n + s * q] : 0;
                 b[s] = j->bias ? j->bias[n + s * q] : 0;
             }
-            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)q * j->K, 4, kc, c, 4, k0 > 0,
+            j->gemv(a, j->lda, 1, w_at(j, n, k0), (size_t)q * j->K, 4, kc, c, 4, k0 > 0,
                     last && j->bias ? b : NULL);
             for (int s = 0; s < 4; s++) j->y[n + s * q] = c[s];
         }
         for (int n = n0 + 4 * q; n < n1; n += nr) { /* rows left over */
             int w = n1 - n < nr ? n1 - n : nr;
-            j->gemv(a, j->lda, 1, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, w, kc, j->y + n, (size_t)j->N,
+            j->gemv(a, j->lda, 1, w_at(j, n, k0), (size_t)j->K, w, kc, j->y + n, (size_t)j->N,
                     k0 > 0, last && j->bias ? j->bias + n : NULL);
         }
     }
@@ -101,13 +109,15 @@ static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
         const float *bias = k0 + kc >= j->K ? j->bias : NULL;
         for (int s = 0; s < nsl; s++) {
             int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
-            j->pk->pack(j->W + ((size_t)n * j->K + k0) * j->wsz, j->wdt, (size_t)j->K, nr, kc, Bp + (size_t)s * NR * kc);
+            float *bp = Bp + (size_t)s * NR * kc;
+            if (j->qpack) j->qpack(w_at(j, n, k0), j->wdt, j->wrow, nr, kc, bp);
+            else j->pk->pack(w_at(j, n, k0), j->wdt, (size_t)j->K, nr, kc, bp);
         }
         /* the next chunk's weights, a few lines per kernel call */
         pf_walk wpf;
         int k1 = k0 + kc, kc1 = j->K - k1 < j->pkc ? j->K - k1 : j->pkc;
-        pf_init(&wpf, j->W + ((size_t)n0 * j->K + k1) * j->wsz, (size_t)j->K * j->wsz, k1 < j->K ? n1 - n0 : 0,
-                (size_t)kc1 * j->wsz);
+        pf_init(&wpf, k1 < j->K ? w_at(j, n0, k1) : j->W, j->wrow, k1 < j->K ? n1 - n0 : 0,
+                k1 < j->K ? (size_t)(w_at(j, 0, kc1) - j->W) : 0);
         size_t wstep = (wpf.left + (size_t)ngroups * nsl - 1) / ((size_t)ngroups * nsl);
         for (int m = m0; m < m1; m += j->pk->mr) {
             int mr = m1 - m < j->pk->mr ? m1 - m : j->pk->mr;
@@ -146,6 +156,7 @@ static void lin_task(void *ctx, int t, int thread) {
     int m0 = mb * j->MB, m1 = m0 + j->MB < j->M ? m0 + j->MB : j->M;
     if (j->M == 1 && j->gemv) { gemv_task(j, n0, n1); return; }
     if (j->pk && packed_task(j, m0, m1, n0, n1) == 0) return;
+    if (j->qpack) { __atomic_store_n(j->no_panel, 1, __ATOMIC_RELAXED); return; }
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
         int kc = j->K - k0 < j->kc ? j->K - k0 : j->kc;
         const float *bias = k0 + kc >= j->K ? j->bias : NULL;
@@ -154,7 +165,7 @@ static void lin_task(void *ctx, int t, int thread) {
             const char *a = j->A + ((size_t)m * j->lda + k0) * j->asz;
             for (int n = n0; n < n1; n += j->NR) {
                 int nr = n1 - n < j->NR ? n1 - n : j->NR;
-                j->tile(a, j->lda, mr, j->W + ((size_t)n * j->K + k0) * j->wsz, (size_t)j->K, nr, kc,
+                j->tile(a, j->lda, mr, w_at(j, n, k0), (size_t)j->K, nr, kc,
                         j->y + (size_t)m * j->N + n, (size_t)j->N, k0 > 0, bias ? bias + n : NULL);
             }
         }
@@ -211,9 +222,16 @@ static void multi_task(void *ctx, int t, int thread) {
 
 int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
                    const dots_lin_part *parts, int n_parts) {
-    if (dtype_is_quant(wdt)) return k_qlinear_multi(pool, x, M, K, wdt, bdt, parts, n_parts);
-    if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
+    const kern_ops *o = kops();
+    /* quantized weights: the int8 kernels (qlinear.c), or where the level has a
+     * qpack16 (amx) and M >= QUANT_PACKED_MIN_M, the bf16 packed kernel here */
+    int quant = dtype_is_quant(wdt);
+    if (quant && !(M >= QUANT_PACKED_MIN_M && (o->qpack16_types >> wdt & 1)))
+        return k_qlinear_multi(pool, x, M, K, wdt, bdt, parts, n_parts);
+    if (!quant && wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
     if (n_parts < 1 || n_parts > MAX_PARTS) return -1;
+    int wblk = dtype_block_elems(wdt);
+    if (K < 0 || K % wblk) return -1;
     int any_bias = 0;
     size_t nbias = 0;
     for (int p = 0; p < n_parts; p++) {
@@ -231,16 +249,20 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
             }
         return 0;
     }
-    const kern_ops *o = kops();
-    kact act = o->act[wdt];
+    kact act = quant ? ACT_BF16 : o->act[wdt];
     /* packed path (and its K chunks, which depend on K only: row-exact) */
     const pk_ops *pk = pk_of(o, act);
-    int packed = pk->kernel && M >= pk->min_m;
+    int packed = pk->kernel && (quant || M >= pk->min_m);
     int apack = packed && pk->apack;
     int pk_kc = pk->kc ? pk->kc : PK_KC;
     int pk_nk = (K + pk_kc - 1) / pk_kc, pkc = (K + pk_nk - 1) / pk_nk;
     if (pk->kc) pkc = (pkc + 31) / 32 * 32; /* whole 32-k steps in every chunk but the last */
     else if (act == ACT_BF16) pkc += pkc & 1; /* bf16 pairs: whole k pairs in every chunk but the last */
+    if (quant) { /* whole blocks (32 or 256 elements) of at most QPACK16_KC_MAX */
+        int nblk = K / wblk, per = QPACK16_KC_MAX / wblk, want = (pkc + wblk - 1) / wblk;
+        int chunk = want < per ? want : per, nch = (nblk + chunk - 1) / chunk;
+        pkc = (nblk + nch - 1) / nch * wblk;
+    }
     size_t Mp = apack ? ((size_t)M + pk->mr - 1) / pk->mr * pk->mr : (size_t)M;
 
     /* scratch: converted activations, then the biases in f32 */
@@ -265,17 +287,28 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     }
     multi_job mj;
     memset(&mj, 0, sizeof mj);
+    int no_panel = 0;
     float *bias_f32 = (float *)(scratch + abytes);
     int ntasks = 0;
     for (int p = 0; p < n_parts; p++) {
         lin_job *j = &mj.j[p];
         int N = parts[p].N;
-        j->tile = o->tile[wdt];
-        j->gemv = o->nr[wdt] == 4 ? o->tile[wdt] : o->gemv4[wdt];
-        j->MR = o->mr[wdt];
-        j->NR = o->nr[wdt];
+        if (!quant) {
+            j->tile = o->tile[wdt];
+            j->gemv = o->nr[wdt] == 4 ? o->tile[wdt] : o->gemv4[wdt];
+            j->MR = o->mr[wdt];
+            j->NR = o->nr[wdt];
+        } else { /* the packed kernel only (M >= QUANT_PACKED_MIN_M) */
+            j->qpack = o->qpack16;
+            j->no_panel = &no_panel;
+            j->MR = pk->mr;
+            j->NR = pk->nr;
+        }
         j->W = parts[p].W;
         j->wsz = dtype_size(wdt);
+        j->wblk = wblk;
+        j->wbb = dtype_block_bytes(wdt);
+        j->wrow = (size_t)dtype_row_bytes(wdt, (uint64_t)K);
         j->M = M; j->N = N; j->K = K; j->y = parts[p].y;
         j->A = A; j->lda = lda; j->asz = asz;
         if (parts[p].bias) {
@@ -288,7 +321,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         /* blocking */
         int nchunks = (K + KC_MAX - 1) / KC_MAX;
         j->kc = nchunks == 1 ? K : ((K + nchunks - 1) / nchunks + 31) / 32 * 32;
-        int NB = (int)(PANEL_BYTES / ((size_t)j->kc * j->wsz)) / j->NR * j->NR;
+        int NB = (int)(PANEL_BYTES / (size_t)(w_at(j, 0, j->kc) - j->W)) / j->NR * j->NR;
         int step = j->NR, mr = j->MR; /* N and M granules of the blocks */
         if (packed) {
             /* packed: balanced K chunks of about PK_KC; the converted panel (f32, or bf16
@@ -313,13 +346,15 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
         j->n_nb = (N + NB - 1) / NB;
         /* the operand streamed again for every block of the other should be the one
          * that stays in L3: W when A is bigger (fc2 at M = 4096: A is 35 MB) */
-        j->a_major = (double)M * K * asz > (double)N * K * j->wsz;
+        j->a_major = (double)M * K * asz > (double)N * j->wrow;
         ntasks += j->n_nb * j->n_mb;
         mj.off[p + 1] = ntasks;
     }
     for (int p = n_parts + 1; p <= MAX_PARTS; p++) mj.off[p] = ntasks;
     pool_run(pool, ntasks, multi_task, &mj);
     if (scratch) kern_scratch_done(KS_LINEAR);
+    /* out of memory for a panel: the int8 kernels redo the whole call (they write every y) */
+    if (no_panel) return k_qlinear_multi(pool, x, M, K, wdt, bdt, parts, n_parts);
     return 0;
 }
 
@@ -338,8 +373,7 @@ int k_linear_row_exact_rows(dots_dtype wdt) {
 
 int k_linear(dots_pool *pool, const float *x, int M, int K, const void *W, dots_dtype wdt, const void *bias,
              dots_dtype bdt, float *y, int N) {
-    if (dtype_is_quant(wdt)) return N <= 0 ? 0 : k_qlinear_multi(pool, x, M, K, wdt, bdt, &(dots_lin_part){W, bias, y, N}, 1);
-    if (wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
+    if (!dtype_is_quant(wdt) && wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
     if (bias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
     if (N <= 0) return 0;
     dots_lin_part part = {W, bias, y, N};

@@ -106,7 +106,7 @@ static q6_tile_fn q6_tile(dots_qisa q) {
 #define PACKED_MB_MIN 256       /* fewest A rows a packed task is split to (to feed the threads) */
 #define PACKED_NB_MAX 256       /* most W rows in one packed panel */
 #define PACKED_KC_BLOCKS 48     /* most Q8_0 blocks per K chunk of the packed GEMM (K = 1536: one) */
-#define PACKED_MIN_M 4          /* fewer A rows: the unpacked tiles (no packing cost) */
+#define PACKED_MIN_M QUANT_PACKED_MIN_M /* fewer A rows: the unpacked tiles (no packing cost) */
 #define MAX_PARTS 4
 
 typedef struct {
@@ -326,6 +326,7 @@ int k_qlinear_row_exact_rows(dots_dtype wdt) {
     const qkern *k = qisa_table(q);
     if (!k || (wdt != DT_Q8_0 && wdt != DT_Q4_K && wdt != DT_Q6_K)) return 0;
     if (q == QISA_I8MM) return 1; /* smmla tiles pair A rows: only a row alone is known exact */
+    if (kops()->qpack16_types >> wdt & 1) return PACKED_MIN_M - 1; /* class 2: the bf16 packed kernel (linear.c) */
     return has_packed(q, k, wdt) ? PACKED_MIN_M - 1 : INT_MAX;
 }
 
