@@ -452,6 +452,11 @@ static void test_amx_route(dots_pool *pool) {
     CHECK(run_linear(pool, &c, y8) == 0, "avx512bf16 M=3 ran");
     CHECK(memcmp(y, y8, sizeof(float) * 3 * 40) == 0, "amx M=3: the int8 kernels' bits");
     free(y); free(y8); free_case(&c);
+    isa_select(ISA_AMX);
+    make_case(&c, DT_Q4_K, 8, 512, 16, 78);
+    y = malloc(sizeof(float) * 8 * 16);
+    CHECK(k_linear(pool, c.x, 8, 512 - 32, c.W, c.wdt, NULL, DT_F32, y, 16) == -1, "amx route: K not whole blocks refused");
+    free(y); free_case(&c);
     printf("amx route: %zu cases (%d off)\n", sizeof cs / sizeof *cs, fails);
 }
 

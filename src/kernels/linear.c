@@ -226,7 +226,7 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     /* quantized weights: the int8 kernels (qlinear.c), or where the level has a
      * qpack16 (amx) and M >= QUANT_PACKED_MIN_M, the bf16 packed kernel here */
     int quant = dtype_is_quant(wdt);
-    if (quant && !(M >= QUANT_PACKED_MIN_M && (o->qpack16_types >> wdt & 1)))
+    if (quant && !(M >= QUANT_PACKED_MIN_M && (o->qpack16_types >> wdt & 1) && o->pk16.kernel))
         return k_qlinear_multi(pool, x, M, K, wdt, bdt, parts, n_parts);
     if (!quant && wdt != DT_F32 && wdt != DT_F16 && wdt != DT_BF16) return -1;
     if (n_parts < 1 || n_parts > MAX_PARTS) return -1;
