@@ -457,6 +457,46 @@ static void test_amx_route(dots_pool *pool) {
     y = malloc(sizeof(float) * 8 * 16);
     CHECK(k_linear(pool, c.x, 8, 512 - 32, c.W, c.wdt, NULL, DT_F32, y, 16) == -1, "amx route: K not whole blocks refused");
     free(y); free_case(&c);
+    /* F16 weights that are all bf16 values take the route (as BF16 weights: activations
+     * rounded to bf16); one weight off the bf16 grid keeps the f32 path (f32 activations) */
+    {
+        int M = 40, K = 1000, N = 72;
+        float *x = malloc(sizeof(float) * M * K), *wf = malloc(sizeof(float) * N * K);
+        f16_t *w = malloc(sizeof(f16_t) * N * K);
+        float *yr = malloc(sizeof(float) * M * N), *yf = malloc(sizeof(float) * M * N), *out = malloc(sizeof(float) * M * N);
+        test_fill_random(x, (size_t)M * K, 91);
+        test_fill_random(wf, (size_t)N * K, 92);
+        for (size_t i = 0; i < (size_t)N * K; i++) w[i] = f32_to_f16(bf16_to_f32(f32_to_bf16(wf[i])));
+        for (int pass = 0; pass < 2; pass++) { /* 0: all bf16 values; 1: one weight off the grid */
+            if (pass) { /* a normal weight's last mantissa bit */
+                size_t i = 123;
+                while (fabsf(f16_to_f32(w[i])) < 0.01f) i++;
+                w[i] = (f16_t)(w[i] ^ 1);
+            }
+            double worst_b = 0, worst_f = 0;
+            for (int m = 0; m < M; m++)
+                for (int n = 0; n < N; n++) {
+                    double sb = 0, sf = 0;
+                    for (int k = 0; k < K; k++) {
+                        double wv = f16_to_f32(w[(size_t)n * K + k]);
+                        sb += bf16r(x[(size_t)m * K + k]) * wv;
+                        sf += (double)x[(size_t)m * K + k] * wv;
+                    }
+                    yr[(size_t)m * N + n] = (float)sb;
+                    yf[(size_t)m * N + n] = (float)sf;
+                }
+            CHECK(k_linear(pool, x, M, K, w, DT_F16, NULL, DT_F32, out, N) == 0, "amx F16 ran");
+            for (size_t i = 0; i < (size_t)M * N; i++) {
+                double eb = fabs(out[i] - yr[i]), ef = fabs(out[i] - yf[i]);
+                if (eb > worst_b) worst_b = eb;
+                if (ef > worst_f) worst_f = ef;
+            }
+            /* |sum| ~ 10 here; f32 sums ~1e-5; bf16 rounding of x moves outputs by ~1e-2 */
+            if (!pass) CHECK(worst_b < 2e-4 && worst_f > 1e-3, "amx F16 of bf16 values: bf16 route (off %.3g vs the bf16 sum, %.3g vs f32)", worst_b, worst_f);
+            else CHECK(worst_f < 2e-4 && worst_b > 1e-3, "amx F16 off the bf16 grid: f32 path (off %.3g vs the f32 sum, %.3g vs bf16)", worst_f, worst_b);
+        }
+        free(x); free(wf); free(w); free(yr); free(yf); free(out);
+    }
     printf("amx route: %zu cases (%d off)\n", sizeof cs / sizeof *cs, fails);
 }
 

@@ -64,8 +64,10 @@ typedef struct pk_ops {
  * pk16.pack, of nr (<= pk16.nr) rows wrow bytes apart whose first block is at W,
  * dequantized (w = d * q per the dtype's layout, base/quant.h) and rounded to
  * bf16. kc is a whole number of the dtype's blocks. Set where a level runs
- * quantized GEMMs on its bf16 kernel (amx); NULL elsewhere. */
-typedef void (*pk_qpack_fn)(const void *W, dots_dtype wdt, size_t wrow, int nr, int kc, float *Bp);
+ * quantized (and bf16-valued F16) GEMMs on its bf16 kernel (amx); NULL elsewhere. */
+typedef int (*pk_qpack_fn)(const void *W, dots_dtype wdt, size_t wrow, int nr, int kc, float *Bp);
+/* (returns 0; or, for F16, 1 when a normal weight is not a bf16 value: the call
+ * then runs on the F16 contract's f32 path instead, linear.c) */
 #define QUANT_PACKED_MIN_M 4 /* quantized GEMMs of fewer rows run the int8 tiles and GEMV (qlinear.c) */
 #define QPACK16_KC_MAX 512   /* longest K chunk a qpack16 takes */
 

@@ -2,7 +2,9 @@
  *
  * Numeric contract (every ISA computes the same thing, up to summation order):
  *  - linear / gemm with F32 weights: f32 products, f32 sums.
- *  - with F16 weights: weights widened to f32, f32 products and sums.
+ *  - with F16 weights: weights widened to f32, f32 products and sums. At the amx
+ *    level, calls of M >= 16 whose normal weights are all bf16 values (files
+ *    converted from bf16, as llama.cpp's mmproj-f16) run as BF16 weights.
  *  - with BF16 weights: the activations are rounded to bf16 (nearest even) first,
  *    products exact in f32, sums in f32 (what AVX512_BF16's vdpbf16ps does).
  *  - with quantized weights (Q8_0, Q4_K, Q6_K): the activations quantized per

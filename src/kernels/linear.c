@@ -30,7 +30,8 @@ typedef struct {
     const char *W; size_t wsz;        /* weights; element size (0: block-quantized) */
     size_t wrow, wbb; int wblk;       /* bytes per W row; bytes and elements per block (1 and wsz if plain) */
     pk_qpack_fn qpack;                /* quantized W: kern_ops.qpack16 fills the pk16 panel */
-    int *no_panel;                    /* quantized W: set when a panel could not be allocated (no tiles to fall back on) */
+    int *no_panel;                    /* qpack: set when a panel could not be allocated (no tiles to fall back on) */
+    int *off_grid;                    /* F16 qpack: set when a weight is not a bf16 value (the call is redone in f32) */
     int M, N, K, kc, NB, MB, n_mb, n_nb;
     int a_major;  /* consecutive tasks share an A block (A is the bigger operand) */
     const float *bias; float *y;
@@ -110,7 +111,12 @@ static int packed_task(const lin_job *j, int m0, int m1, int n0, int n1) {
         for (int s = 0; s < nsl; s++) {
             int n = n0 + s * NR, nr = n1 - n < NR ? n1 - n : NR;
             float *bp = Bp + (size_t)s * NR * kc;
-            if (j->qpack) j->qpack(w_at(j, n, k0), j->wdt, j->wrow, nr, kc, bp);
+            if (j->qpack) {
+                if (j->qpack(w_at(j, n, k0), j->wdt, j->wrow, nr, kc, bp)) {
+                    __atomic_store_n(j->off_grid, 1, __ATOMIC_RELAXED);
+                    return 0;
+                }
+            }
             else j->pk->pack(w_at(j, n, k0), j->wdt, (size_t)j->K, nr, kc, bp);
         }
         /* the next chunk's weights, a few lines per kernel call */
@@ -155,6 +161,7 @@ static void lin_task(void *ctx, int t, int thread) {
     int n0 = nb * j->NB, n1 = n0 + j->NB < j->N ? n0 + j->NB : j->N;
     int m0 = mb * j->MB, m1 = m0 + j->MB < j->M ? m0 + j->MB : j->M;
     if (j->M == 1 && j->gemv) { gemv_task(j, n0, n1); return; }
+    if (j->qpack && __atomic_load_n(j->off_grid, __ATOMIC_RELAXED)) return; /* the call is redone */
     if (j->pk && packed_task(j, m0, m1, n0, n1) == 0) return;
     if (j->qpack) { __atomic_store_n(j->no_panel, 1, __ATOMIC_RELAXED); return; }
     for (int k0 = 0; k0 < j->K; k0 += j->kc) {
@@ -220,8 +227,9 @@ static void multi_task(void *ctx, int t, int thread) {
     lin_task((void *)&m->j[p], t - m->off[p], thread);
 }
 
-int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
-                   const dots_lin_part *parts, int n_parts) {
+/* k_linear_multi; f16_route: F16 weights may take the bf16 route (0 on the redo) */
+static int linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
+                        const dots_lin_part *parts, int n_parts, int f16_route) {
     const kern_ops *o = kops();
     /* quantized weights: the int8 kernels (qlinear.c), or where the level has a
      * qpack16 (amx) and M >= QUANT_PACKED_MIN_M, the bf16 packed kernel here */
@@ -240,6 +248,11 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     }
     if (any_bias && bdt != DT_F32 && bdt != DT_F16 && bdt != DT_BF16) return -1;
     if (M <= 0) return 0;
+    /* the bf16 route (qpack16): quantized weights, and F16 weights from the
+     * packed path's M on (row-exact classes unchanged) while the pack finds
+     * them all bf16 values (else the call is redone on the f32 path) */
+    int route = quant || (f16_route && wdt == DT_F16 && (o->qpack16_types >> DT_F16 & 1) && o->pk16.kernel &&
+                          o->pk.kernel && M >= o->pk.min_m);
     if (K <= 0) { /* empty sums: y = bias */
         for (int p = 0; p < n_parts; p++)
             for (int m = 0; m < M; m++) {
@@ -249,16 +262,16 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
             }
         return 0;
     }
-    kact act = quant ? ACT_BF16 : o->act[wdt];
+    kact act = route ? ACT_BF16 : o->act[wdt];
     /* packed path (and its K chunks, which depend on K only: row-exact) */
     const pk_ops *pk = pk_of(o, act);
-    int packed = pk->kernel && (quant || M >= pk->min_m);
+    int packed = pk->kernel && (route || M >= pk->min_m);
     int apack = packed && pk->apack;
     int pk_kc = pk->kc ? pk->kc : PK_KC;
     int pk_nk = (K + pk_kc - 1) / pk_kc, pkc = (K + pk_nk - 1) / pk_nk;
     if (pk->kc) pkc = (pkc + 31) / 32 * 32; /* whole 32-k steps in every chunk but the last */
     else if (act == ACT_BF16) pkc += pkc & 1; /* bf16 pairs: whole k pairs in every chunk but the last */
-    if (quant) { /* whole blocks (32 or 256 elements) of at most QPACK16_KC_MAX */
+    if (route) { /* whole blocks (1, 32 or 256 elements) of at most QPACK16_KC_MAX */
         int nblk = K / wblk, per = QPACK16_KC_MAX / wblk, want = (pkc + wblk - 1) / wblk;
         int chunk = want < per ? want : per, nch = (nblk + chunk - 1) / chunk;
         pkc = (nblk + nch - 1) / nch * wblk;
@@ -287,20 +300,21 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     }
     multi_job mj;
     memset(&mj, 0, sizeof mj);
-    int no_panel = 0;
+    int no_panel = 0, off_grid = 0;
     float *bias_f32 = (float *)(scratch + abytes);
     int ntasks = 0;
     for (int p = 0; p < n_parts; p++) {
         lin_job *j = &mj.j[p];
         int N = parts[p].N;
-        if (!quant) {
+        if (!route) {
             j->tile = o->tile[wdt];
             j->gemv = o->nr[wdt] == 4 ? o->tile[wdt] : o->gemv4[wdt];
             j->MR = o->mr[wdt];
             j->NR = o->nr[wdt];
-        } else { /* the packed kernel only (M >= QUANT_PACKED_MIN_M) */
+        } else { /* the packed kernel only (M >= QUANT_PACKED_MIN_M, or pk.min_m for F16) */
             j->qpack = o->qpack16;
             j->no_panel = &no_panel;
+            j->off_grid = &off_grid;
             j->MR = pk->mr;
             j->NR = pk->nr;
         }
@@ -353,9 +367,16 @@ int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt
     for (int p = n_parts + 1; p <= MAX_PARTS; p++) mj.off[p] = ntasks;
     pool_run(pool, ntasks, multi_task, &mj);
     if (scratch) kern_scratch_done(KS_LINEAR);
-    /* out of memory for a panel: the int8 kernels redo the whole call (they write every y) */
-    if (no_panel) return k_qlinear_multi(pool, x, M, K, wdt, bdt, parts, n_parts);
+    /* out of memory for a panel, or F16 weights off the bf16 grid: the int8
+     * kernels or the f32 path redo the whole call (they write every y) */
+    if (no_panel && quant) return k_qlinear_multi(pool, x, M, K, wdt, bdt, parts, n_parts);
+    if (no_panel || off_grid) return linear_multi(pool, x, M, K, wdt, bdt, parts, n_parts, 0);
     return 0;
+}
+
+int k_linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtype wdt, dots_dtype bdt,
+                   const dots_lin_part *parts, int n_parts) {
+    return linear_multi(pool, x, M, K, wdt, bdt, parts, n_parts, 1);
 }
 
 int k_linear_supports(dots_dtype t) { return t == DT_F32 || t == DT_F16 || t == DT_BF16; }

@@ -1,4 +1,5 @@
-/* Quantized weights (Q8_0, Q4_K, Q6_K) on the amx level's bf16 GEMM: the
+/* Quantized weights (Q8_0, Q4_K, Q6_K), and F16 weights that are all bf16
+ * values (llama.cpp's mmproj-f16 files of a bf16 model), on the amx level's bf16 GEMM: the
  * packed driver (linear.c) asks this pack for each sliver of up to 32 weight
  * rows and one K chunk. Each row's blocks are dequantized in zmm registers
  * (w = d * q, or d * sc * q - dmin * m for Q4_K, as base/quant.c's
@@ -74,21 +75,40 @@ static void row_q6_k(const blk_q6_k *b, int kc, bf16_t *out) {
     }
 }
 
-static void qpack_amx(const void *W, dots_dtype wdt, size_t wrow, int nr, int kc, float *Bp) {
+/* F16 weights as bf16; returns 1 if a normal one is not a bf16 value (low 3
+ * mantissa bits set). Subnormal f16 (|w| < 2^-14) are not checked: converting
+ * a bf16 checkpoint already rounded them to the f16 grid, and bf16 rounding
+ * moves them by at most 2^-23. */
+static int row_f16(const f16_t *w, int kc, bf16_t *out) {
+    const __m256i expo = _mm256_set1_epi16(0x7C00), low = _mm256_set1_epi16(7);
+    __mmask16 off = 0;
+    for (int i = 0; i < kc; i += 16) {
+        __mmask16 m = tailmask((size_t)(kc - i));
+        __m256i h = _mm256_maskz_loadu_epi16(m, w + i);
+        off |= _mm256_test_epi16_mask(h, expo) & _mm256_test_epi16_mask(h, low);
+        _mm256_mask_storeu_epi16(out + i, m, bf16x16(_mm512_cvtph_ps(h)));
+    }
+    return off != 0;
+}
+
+static int qpack_amx(const void *W, dots_dtype wdt, size_t wrow, int nr, int kc, float *Bp) {
     bf16_t sliver[SLIVER_ROWS * QPACK16_KC_MAX] __attribute__((aligned(64)));
     if (nr > SLIVER_ROWS || kc > QPACK16_KC_MAX) __builtin_trap(); /* linear.c keeps to these */
     for (int r = 0; r < nr; r++) {
         const void *w = (const char *)W + (size_t)r * wrow;
         bf16_t *o = sliver + (size_t)r * kc;
-        if (wdt == DT_Q8_0) row_q8_0(w, kc, o);
+        if (wdt == DT_F16) {
+            if (row_f16(w, kc, o)) return 1;
+        } else if (wdt == DT_Q8_0) row_q8_0(w, kc, o);
         else if (wdt == DT_Q4_K) row_q4_k(w, kc, o);
         else row_q6_k(w, kc, o);
     }
     pk16_pack_bf16(sliver, DT_BF16, (size_t)kc, nr, kc, Bp);
+    return 0;
 }
 
 void kops_fill_qpack_amx(kern_ops *o) {
     pk16_pack_bf16 = o->pk16.pack;
     o->qpack16 = qpack_amx;
-    o->qpack16_types = 1u << DT_Q8_0 | 1u << DT_Q4_K | 1u << DT_Q6_K;
+    o->qpack16_types = 1u << DT_Q8_0 | 1u << DT_Q4_K | 1u << DT_Q6_K | 1u << DT_F16;
 }
