@@ -207,6 +207,10 @@ const char *bench_peak_fp32_name(void) {
 
 double bench_peak_fp32_gflops(dots_pool *pool) { return run_peak(pool, fp32_kind()); }
 
+const char *bench_int8_scope(void) {
+    return isa_active() == ISA_AMX ? " below 4 rows; quantized GEMMs on the AMX bf16 tiles" : "";
+}
+
 double bench_peak_bf16_gflops(dots_pool *pool) {
 #ifdef HAVE_BF16_PEAK
     if (isa_active() == ISA_AVX512BF16) return run_peak(pool, PEAK_DPBF16);

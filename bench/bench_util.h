@@ -12,6 +12,9 @@ double bench_peak_fp32_gflops(dots_pool *pool);
 const char *bench_peak_fp32_name(void);
 /* bf16 dot-product throughput (AVX512_BF16 vdpbf16ps, AMX-BF16 tdpbf16ps at the amx level, or BFMMLA on neonbf16) when that level is in use, GFLOP/s; 0 otherwise. */
 double bench_peak_bf16_gflops(dots_pool *pool);
+/* What the int8 level serves, for the benches' header lines: "" or, at the amx level, the note that
+ * quantized GEMMs of 4 rows or more run on the AMX bf16 tiles. */
+const char *bench_int8_scope(void);
 /* DRAM read bandwidth with every pool thread streaming, GB/s (best of 4 passes over 1 GB). */
 double bench_read_bandwidth_gbs(dots_pool *pool);
 

@@ -209,7 +209,7 @@ int main(int argc, char **argv) {
     printf("model %s: text D=%d I=%d layers=%d heads=%d/%d vocab=%d; isa %s (int8 %s%s), %d threads\n", model,
            c->hidden_size, c->intermediate_size, c->num_hidden_layers, c->num_attention_heads, c->num_key_value_heads,
            c->vocab_size, isa_name(isa_active()), qisa_name(qisa_active()),
-           isa_active() == ISA_AMX ? " below 4 rows; quantized GEMMs on the AMX bf16 tiles" : "", pool_threads(pool));
+           bench_int8_scope(), pool_threads(pool));
     double bw = bench_read_bandwidth_gbs(pool);
     double bytes = lm_decode_weight_bytes(lm);
     printf("read bandwidth %.1f GB/s; one decode step reads %.3f GB of weights -> limit %.2f tok/s\n", bw, bytes / 1e9,

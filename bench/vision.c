@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
            model, vc->embed_dim, vc->num_hidden_layers, vc->intermediate_size, dtype_name(vision_mode(v)),
            qtype != DT_COUNT ? ", Linear weights quantized at load to " : "", qtype != DT_COUNT ? dtype_name(qtype) : "",
            isa_name(isa_active()), qisa_name(qisa_active()),
-           isa_active() == ISA_AMX ? " below 4 rows; quantized GEMMs on the AMX bf16 tiles" : "", pool_threads(pool), dots_now() - t0);
+           bench_int8_scope(), pool_threads(pool), dots_now() - t0);
     double peak_bf16 = bench_peak_bf16_gflops(pool), peak_f32 = bench_peak_fp32_gflops(pool);
     printf("machine peaks (same run): bf16 %.1f GFLOP/s, fp32 %.1f GFLOP/s\n", peak_bf16, peak_f32);
     const char *p = plist;

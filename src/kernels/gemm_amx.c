@@ -57,7 +57,6 @@ int amx_bf16_usable(void) {
     return g_amx_ok;
 }
 
-
 static __thread int t_tiles_configured;
 
 void amx_tiles_configure(void) {
@@ -73,7 +72,6 @@ void amx_tiles_configure(void) {
     _tile_loadconfig(&cfg);
     t_tiles_configured = 1;
 }
-
 
 /* The 4 C tiles (16 x 16 f32 each), ld bytes apart. */
 #define TILES_C_LOAD(c, ld) \

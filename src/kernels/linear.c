@@ -27,8 +27,8 @@ typedef struct {
     int pkc; dots_dtype wdt;
     int apack; size_t Mp;  /* A packed (kern_impl.h pk_ops.apack): M rounded up to pk->mr rows */
     const char *A; size_t lda, asz;   /* activations (scratch or x), element size */
-    const char *W; size_t wsz;        /* weights; element size (0: block-quantized) */
-    size_t wrow, wbb; int wblk;       /* bytes per W row; bytes and elements per block (1 and wsz if plain) */
+    const char *W;                    /* weights, [N] rows of K in their stored type */
+    size_t wrow, wbb; int wblk;       /* bytes per W row; bytes and elements per block (1 element if plain) */
     pk_qpack_fn qpack;                /* quantized W: kern_ops.qpack16 fills the pk16 panel */
     int *no_panel;                    /* qpack: set when a panel could not be allocated (no tiles to fall back on) */
     int *off_grid;                    /* F16 qpack: set when a weight is not a bf16 value (the call is redone in f32) */
@@ -319,7 +319,6 @@ static int linear_multi(dots_pool *pool, const float *x, int M, int K, dots_dtyp
             j->NR = pk->nr;
         }
         j->W = parts[p].W;
-        j->wsz = dtype_size(wdt);
         j->wblk = wblk;
         j->wbb = dtype_block_bytes(wdt);
         j->wrow = (size_t)dtype_row_bytes(wdt, (uint64_t)K);
