@@ -116,14 +116,14 @@ GEMV_FN(gemv_bf16w, DT_BF16)
 #define PF_EVERY 4 /* k steps per prefetched line of the next group's A */
 #define PK_MIN_M 16 /* below this, converting a panel (1 per 2M flops) costs more than it saves; not tuned */
 
-/* Bp[k][16] = W[j][k] for j < nr (0 for nr <= j < 16), k < kc. */
-AINL void pack_T(const dots_dtype dt, const void *W, size_t ldw, int nr, int kc, float *Bp) {
-    for (int g = 0; g < PNR; g += 8) {
+/* Bp[k][pnr] = W[j][k] for j < nr (0 for nr <= j < pnr), k < kc; pnr a multiple of 8. */
+AINL void pack_T(const dots_dtype dt, const int pnr, const void *W, size_t ldw, int nr, int kc, float *Bp) {
+    for (int g = 0; g < pnr; g += 8) {
         size_t wo[8];
         int live = nr - g; /* rows of this group that exist */
         for (int j = 0; j < 8; j++) wo[j] = (size_t)(g + (j < live ? j : 0)) * ldw;
         if (live <= 0) {
-            for (int k = 0; k < kc; k++) _mm256_storeu_ps(Bp + (size_t)k * PNR + g, _mm256_setzero_ps());
+            for (int k = 0; k < kc; k++) _mm256_storeu_ps(Bp + (size_t)k * pnr + g, _mm256_setzero_ps());
             continue;
         }
         int k = 0;
@@ -133,18 +133,21 @@ AINL void pack_T(const dots_dtype dt, const void *W, size_t ldw, int nr, int kc,
             for (int j = 0; j < 8; j++) r[j] = j < live ? load8_w(W, dt, wo[j] + k) : _mm256_setzero_ps();
             transpose8(r);
 #pragma GCC unroll 8
-            for (int i = 0; i < 8; i++) _mm256_storeu_ps(Bp + (size_t)(k + i) * PNR + g, r[i]);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(Bp + (size_t)(k + i) * pnr + g, r[i]);
         }
         for (; k < kc; k++) /* K tail */
-            for (int j = 0; j < 8; j++) Bp[(size_t)k * PNR + g + j] = j < live ? kern_w_at(W, dt, wo[j] + k) : 0.0f;
+            for (int j = 0; j < 8; j++) Bp[(size_t)k * pnr + g + j] = j < live ? kern_w_at(W, dt, wo[j] + k) : 0.0f;
     }
 }
 
-static void pk_pack(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp) {
-    if (wdt == DT_BF16) pack_T(DT_BF16, W, ldw, nr, kc, Bp);
-    else if (wdt == DT_F16) pack_T(DT_F16, W, ldw, nr, kc, Bp);
-    else pack_T(DT_F32, W, ldw, nr, kc, Bp);
-}
+#define PACK_FN(name, pnr) \
+    void name(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp) { \
+        if (wdt == DT_BF16) pack_T(DT_BF16, pnr, W, ldw, nr, kc, Bp); \
+        else if (wdt == DT_F16) pack_T(DT_F16, pnr, W, ldw, nr, kc, Bp); \
+        else pack_T(DT_F32, pnr, W, ldw, nr, kc, Bp); \
+    }
+static PACK_FN(pk_pack, PNR)
+PACK_FN(pk_pack32_avx2, 32) /* the avx512 level's panels (kern_impl.h) */
 
 /* A block for the kernel (kern_impl.h pk_apack_fn): 6 rows x 8 k per step,
  * rounded in registers, transposed with 2 zero rows, and stored 6 floats per k

@@ -157,6 +157,8 @@ void kops_fill_generic(kern_ops *o);
 #if DOTS_X86
 void kops_fill_avx2(kern_ops *o);
 void kops_fill_avx512(kern_ops *o);
+/* gemm_avx2.c's panel pack at 32 columns, Bp[k][32] (pk_pack_fn): the avx512 packed kernel's B */
+void pk_pack32_avx2(const void *W, dots_dtype wdt, size_t ldw, int nr, int kc, float *Bp);
 void kops_fill_avx512bf16(kern_ops *o);
 void kops_fill_amx(kern_ops *o);              /* gemm_amx.c: AMX-BF16 packed kernel, on top of avx512bf16 */
 int amx_bf16_usable(void);                    /* CPU has AMX-BF16 and the OS let this process use it */

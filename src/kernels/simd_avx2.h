@@ -1,5 +1,5 @@
-/* AVX2 helpers shared by gemm_avx2.c and vec_avx2.c (included only by them,
- * which are compiled with AVX2/FMA enabled). */
+/* AVX2 helpers shared by gemm_avx2.c, vec_avx2.c and gemm_avx512.c (included only by them,
+ * which are compiled with AVX2/FMA or more enabled). */
 #ifndef DOTS_SIMD_AVX2_H
 #define DOTS_SIMD_AVX2_H
 #include <immintrin.h>
