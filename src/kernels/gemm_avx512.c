@@ -88,18 +88,6 @@ static void pk_apack(const float *x, size_t ldx, int rows, int kc, int rbf16, fl
         }
 }
 
-AINL void store_row32(float *ci, __m512 r0, __m512 r1, __m512 bv0, __m512 bv1, __mmask16 m0, __mmask16 m1,
-                      int accumulate) {
-    r0 = _mm512_add_ps(r0, bv0);
-    r1 = _mm512_add_ps(r1, bv1);
-    if (accumulate) {
-        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, ci));
-        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, ci + 16));
-    }
-    _mm512_mask_storeu_ps(ci, m0, r0);
-    _mm512_mask_storeu_ps(ci + 16, m1, r1);
-}
-
 /* Named accumulators per row (an array of vectors makes GCC keep them in memory). */
 #define ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define ACC_DECL(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = c##i##0;

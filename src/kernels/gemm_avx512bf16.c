@@ -105,19 +105,6 @@ static void pk16_pack(const void *Wv, dots_dtype wdt, size_t ldw, int nr, int kc
     }
 }
 
-/* m0, m1: the columns 0..15 and 16..31 that exist (nr of them) */
-AINL void store16_row(float *ci, __m512 r0, __m512 r1, __m512 bv0, __m512 bv1, __mmask16 m0, __mmask16 m1,
-                      int accumulate) {
-    r0 = _mm512_add_ps(r0, bv0);
-    r1 = _mm512_add_ps(r1, bv1);
-    if (accumulate) {
-        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, ci));
-        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, ci + 16));
-    }
-    _mm512_mask_storeu_ps(ci, m0, r0);
-    _mm512_mask_storeu_ps(ci + 16, m1, r1);
-}
-
 /* One k pair (k, k + 1) of the 8 x 32 block; last: k is the odd tail, paired with 0. */
 AINL void pair_step(__m512 c[PMR16][2], const bf16_t *const a[PMR16], int k, int last, const uint32_t *Bp) {
     __m512bh b0 = (__m512bh)_mm512_loadu_si512(Bp), b1 = (__m512bh)_mm512_loadu_si512(Bp + 16);
@@ -146,7 +133,7 @@ static void pk16_kernel(const float *Af, size_t lda, int mr, const float *Bpf, i
     __mmask16 m0 = tailmask((size_t)nr), m1 = tailmask(nr > 16 ? (size_t)(nr - 16) : 0);
     __m512 bv0 = bias ? _mm512_maskz_loadu_ps(m0, bias) : _mm512_setzero_ps();
     __m512 bv1 = bias ? _mm512_maskz_loadu_ps(m1, bias + 16) : _mm512_setzero_ps();
-    for (int i = 0; i < mr; i++) store16_row(C + (size_t)i * ldc, c[i][0], c[i][1], bv0, bv1, m0, m1, accumulate);
+    for (int i = 0; i < mr; i++) store_row32(C + (size_t)i * ldc, c[i][0], c[i][1], bv0, bv1, m0, m1, accumulate);
 }
 
 void kops_fill_avx512bf16(kern_ops *o) {

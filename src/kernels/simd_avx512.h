@@ -41,6 +41,20 @@ AINL void store_tile4x4(__m512 r, int mr, int nr, float *C, size_t ldc, int accu
 /* The first min(left, 16) of 16 lanes. */
 AINL __mmask16 tailmask(size_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
+/* One row of a 32-column block: (r + bias) (+ C when accumulating), stored for the
+ * columns that exist (m0: 0..15, m1: 16..31); the packed kernels' common order. */
+AINL void store_row32(float *ci, __m512 r0, __m512 r1, __m512 bv0, __m512 bv1, __mmask16 m0, __mmask16 m1,
+                      int accumulate) {
+    r0 = _mm512_add_ps(r0, bv0);
+    r1 = _mm512_add_ps(r1, bv1);
+    if (accumulate) {
+        r0 = _mm512_add_ps(r0, _mm512_maskz_loadu_ps(m0, ci));
+        r1 = _mm512_add_ps(r1, _mm512_maskz_loadu_ps(m1, ci + 16));
+    }
+    _mm512_mask_storeu_ps(ci, m0, r0);
+    _mm512_mask_storeu_ps(ci + 16, m1, r1);
+}
+
 /* Load 16 weights of dtype dt (F32/F16/BF16) as f32; masked lanes read nothing. */
 AINL __m512 load16_w(const void *w, dots_dtype dt, size_t i, __mmask16 m) {
     if (dt == DT_F32) return _mm512_maskz_loadu_ps(m, (const float *)w + i);
