@@ -84,7 +84,11 @@ dots_status dots_prompt_text(dots_prompt_mode m, const int bbox[4], int width, i
 
 typedef struct dots_engine dots_engine;
 
+/* Option structs (dots_engine_opts, dots_gen_opts, dots_batch_opts, and the document
+ * API's) start with struct_size: fill them with their _init function, then set fields.
+ * A struct_size no version of the struct had is DOTS_E_ARG. */
 typedef struct dots_engine_opts {
+    size_t struct_size;      /* sizeof(dots_engine_opts): dots_engine_opts_init sets it */
     const char *model_dir;   /* Hugging Face folder of dots.ocr / dots.mocr, a folder of GGUF files
                                 (LM + mmproj, llama.cpp's layout), or the LM GGUF file */
     int threads;             /* <= 0: one per core */
@@ -94,6 +98,7 @@ typedef struct dots_engine_opts {
                                  at once. Either way a batch that runs out of memory is retried smaller. */
     const char *mmproj;      /* the vision (mmproj) GGUF when model_dir is the LM GGUF; NULL: found beside it */
 } dots_engine_opts;
+void dots_engine_opts_init(dots_engine_opts *o); /* zeroes (every default) and sets struct_size */
 
 dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, dots_error *e);
 void dots_engine_close(dots_engine *eng);
@@ -127,6 +132,7 @@ typedef struct dots_progress {
 } dots_progress;
 
 typedef struct dots_gen_opts {
+    size_t struct_size;          /* sizeof(dots_gen_opts): dots_gen_opts_init sets it */
     long min_pixels, max_pixels; /* smart_resize bounds; 0 = the model's preprocessor_config */
     int max_new_tokens;          /* <= 0: until EOS or the context limit */
     float temperature;           /* <= 0: greedy */
@@ -157,6 +163,7 @@ typedef struct dots_gen_opts {
      * layout cells compared with whitespace ignored and digits masked. */
     int rep_min_cycles, rep_min_tokens, rep_max_period;
 } dots_gen_opts;
+void dots_gen_opts_init(dots_gen_opts *o); /* zeroes (every default) and sets struct_size */
 
 typedef struct dots_gen_result {
     char *text;                  /* the answer, special tokens skipped; malloc'd */
@@ -377,6 +384,7 @@ typedef struct dots_batch_request {
 } dots_batch_request;
 
 typedef struct dots_batch_opts {
+    size_t struct_size;          /* sizeof(dots_batch_opts): dots_batch_opts_init sets it */
     int max_batch;               /* sequences in flight at once; <= 0: 8 */
     int step_tokens;             /* rows one forward step may run (decode rows + prefill chunks);
                                     <= 0: prefill_chunk + max_batch. Prefill goes in chunks of
@@ -395,6 +403,7 @@ typedef struct dots_batch_opts {
      * run on. The images and prompt must stay valid until the request's on_done. */
     dots_status (*on_start)(void *user, int index, dots_batch_request *req);
 } dots_batch_opts;
+void dots_batch_opts_init(dots_batch_opts *o); /* zeroes (every default) and sets struct_size */
 
 /* Continuous batching: runs the n requests, up to max_batch decoding together
  * (one read of the weights per step for all of them). Requests join and leave at

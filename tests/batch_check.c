@@ -98,7 +98,7 @@ static void compare_batch(dots_engine *eng, req_spec *rs, int n, dots_gen_result
         br[i].opts = &rs[i].o;
         rs[i].o.user = &g_tr[i];
     }
-    dots_batch_opts bo = {0};
+    dots_batch_opts bo = {.struct_size = sizeof(dots_batch_opts)};
     bo.max_batch = mb;
     bo.kv_budget_bytes = budget;
     bo.on_done = on_done;
@@ -148,7 +148,7 @@ static void run_alone(dots_engine *eng, req_spec *rs, int n, dots_gen_result *al
 }
 
 static dots_engine *open_engine(const char *dir, int max_context) {
-    dots_engine_opts eo = {0};
+    dots_engine_opts eo = {.struct_size = sizeof(dots_engine_opts)};
     eo.model_dir = dir;
     eo.threads = 2;
     eo.max_context = max_context;
@@ -164,6 +164,7 @@ static void exact(const char *dir) {
     if (!eng) return;
     req_spec rs[5];
     memset(rs, 0, sizeof rs);
+    for (int i = 0; i < 5; i++) dots_gen_opts_init(&rs[i].o);
     int sizes[5][2] = {{112, 84}, {56, 56}, {168, 112}, {84, 140}, {56, 112}};
     int max_new[5] = {40, 6, 24, 33, 16};
     /* DOTS_BATCH_QUICK (the scalar-level run of tests/batch.cmake): shorter answers, two batch sizes */
@@ -212,7 +213,7 @@ static void exact(const char *dir) {
             br[i].opts = &rs[i].o;
             rs[i].o.on_step = NULL;
         }
-        dots_batch_opts bo = {0};
+        dots_batch_opts bo = {.struct_size = sizeof(dots_batch_opts)};
         bo.kv_budget_bytes = need[1] + 1 < need[0] ? need[1] + 1 : need[0] - 1;
         dots_error e = {0};
         CHECK(dots_generate_batch(eng, br, 2, &bo, &e) == DOTS_OK, "%s", e.msg);
@@ -234,7 +235,7 @@ static void exact(const char *dir) {
     eng = open_engine(dir, 1 << 30);
     if (!eng) return;
     trace t = {0};
-    dots_gen_opts o = {0};
+    dots_gen_opts o = {.struct_size = sizeof(dots_gen_opts)};
     o.on_step = on_step;
     o.user = &t;
     dots_gen_result res;
@@ -251,6 +252,7 @@ static void loop(const char *dir) {
     if (!eng) return;
     req_spec rs[5];
     memset(rs, 0, sizeof rs);
+    for (int i = 0; i < 5; i++) dots_gen_opts_init(&rs[i].o);
     for (int i = 0; i < 5; i++) rs[i].prompt = i % 2 ? "Read." : "Parse this page.";
     rs[0].o.max_new_tokens = 2000; rs[0].o.rep_max_period = 4;     /* token cycles of 6 unseen: lines */
     rs[1].o.no_repetition_guard = 1; rs[1].o.max_new_tokens = 90;  /* runs on to max tokens */
@@ -292,7 +294,7 @@ static void fail(const char *dir) {
     if (!eng) return;
     dots_gen_result res;
     dots_error e = {0};
-    dots_gen_opts o = {0};
+    dots_gen_opts o = {.struct_size = sizeof(dots_gen_opts)};
     o.no_repetition_guard = 1;
     o.max_new_tokens = 400;
     g_fail_size = 512; /* the text buffer doubles 256 -> 512 after ~100 tokens */

@@ -143,7 +143,7 @@ static void test_tokenizer(void) {
 typedef struct { dots_engine *eng; const dots_image *img; const char *prompt; char *text; dots_status st; dots_error err; } gen_call;
 static void *gen_main(void *arg) {
     gen_call *g = arg;
-    dots_gen_opts o = {0};
+    dots_gen_opts o = {.struct_size = sizeof(dots_gen_opts)};
     o.max_new_tokens = 10;
     dots_gen_result r;
     g->st = dots_generate(g->eng, g->img, g->img ? 1 : 0, g->prompt, &o, &r, &g->err);
@@ -170,7 +170,7 @@ static void run_two(const char *what, dots_engine *ea, dots_engine *eb, const do
 static void test_engines(void) {
     dots_error e = {0};
     dots_engine *e1 = NULL, *e2 = NULL;
-    dots_engine_opts eo = {.model_dir = test_data("tiny-dots"), .threads = 2};
+    dots_engine_opts eo = {.struct_size = sizeof(dots_engine_opts), .model_dir = test_data("tiny-dots"), .threads = 2};
     CHECK(dots_engine_open(&eo, &e1, &e) == DOTS_OK, "open: %s", e.msg);
     CHECK(dots_engine_open(&eo, &e2, &e) == DOTS_OK, "open: %s", e.msg);
     if (!e1 || !e2) { dots_engine_close(e1); dots_engine_close(e2); return; }

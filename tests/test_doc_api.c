@@ -134,7 +134,7 @@ static void test_parse(dots_engine *eng) {
     CHECK(dots_parse_page(eng, doc, 0, &po, &r, &e) == DOTS_OK && r, "%s", e.msg);
     char *prompt = NULL;
     dots_gen_result g = {0};
-    dots_gen_opts go = {0};
+    dots_gen_opts go = {.struct_size = sizeof(dots_gen_opts)};
     go.max_new_tokens = 12;
     CHECK(dots_prompt_text(DOTS_PROMPT_LAYOUT_ALL, NULL, 0, 0, &prompt, &e) == DOTS_OK, "%s", e.msg);
     CHECK(dots_generate(eng, &img, 1, prompt, &go, &g, &e) == DOTS_OK, "%s", e.msg);
@@ -219,14 +219,14 @@ static void test_parse(dots_engine *eng) {
 static void test_cancel_prefill(void) {
     dots_error e = {0};
     dots_engine *eng = NULL;
-    dots_engine_opts eo = {.model_dir = test_data("tiny-dots"), .threads = 2, .prefill_chunk = 16};
+    dots_engine_opts eo = {.struct_size = sizeof(dots_engine_opts), .model_dir = test_data("tiny-dots"), .threads = 2, .prefill_chunk = 16};
     CHECK(dots_engine_open(&eo, &eng, &e) == DOTS_OK, "%s", e.msg);
     if (!eng) return;
     dots_image img = test_image(200, 100);
     trace tp = {0};
     tp.cancel_phase = DOTS_PHASE_PREFILL;
     tp.cancel_at = 2;
-    dots_gen_opts go = {0};
+    dots_gen_opts go = {.struct_size = sizeof(dots_gen_opts)};
     go.max_new_tokens = 5;
     go.on_progress = on_progress;
     go.user = &tp;
@@ -254,7 +254,7 @@ int main(void) {
     test_open();
     dots_error e = {0};
     dots_engine *eng = NULL;
-    dots_engine_opts eo = {.model_dir = test_data("tiny-dots"), .threads = 2};
+    dots_engine_opts eo = {.struct_size = sizeof(dots_engine_opts), .model_dir = test_data("tiny-dots"), .threads = 2};
     CHECK(dots_engine_open(&eo, &eng, &e) == DOTS_OK, "open tiny-dots: %s", e.msg);
     if (eng) {
         test_info(eng);

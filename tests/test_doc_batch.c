@@ -69,7 +69,7 @@ static void check_same(int i, const dots_page_result *a, const dots_page_result 
 int main(void) {
     dots_error e = {0};
     dots_engine *eng = NULL;
-    dots_engine_opts eo = {.model_dir = test_data("tiny-dots"), .threads = 2};
+    dots_engine_opts eo = {.struct_size = sizeof(dots_engine_opts), .model_dir = test_data("tiny-dots"), .threads = 2};
     CHECK(dots_engine_open(&eo, &eng, &e) == DOTS_OK, "open tiny-dots: %s", e.msg);
     dots_document *img = image_doc(300, 140, "a.png"), *thin = image_doc(2000, 4, "thin.png"), *pdf = NULL;
 #ifdef DOTS_WITH_PDF

@@ -3,6 +3,7 @@
  * any compute, <|imgpad|> in the user text, and clear errors for checkpoints
  * that are not complete dots.ocr folders. (Numerical parity with transformers
  * is tests/py/test_lm_engine.py.) */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dotsocr.h"
@@ -25,7 +26,7 @@ static void on_step(void *u, int step, const float *logits, int n_vocab, int tok
 int main(void) {
     dots_error e = {0};
     dots_engine *eng = NULL;
-    dots_engine_opts eo = {test_data("tiny-dots"), 2, 0, 7, 0, NULL};
+    dots_engine_opts eo = {sizeof(dots_engine_opts), test_data("tiny-dots"), 2, 0, 7, 0, NULL};
     CHECK(dots_engine_open(&eo, &eng, &e) == DOTS_OK, "open tiny-dots: %s", e.msg);
     if (!eng) return test_finish("test_engine");
 
@@ -35,7 +36,7 @@ int main(void) {
 
     /* streaming = final text; max tokens; on_step once per step */
     static sink k;
-    dots_gen_opts o = {0};
+    dots_gen_opts o = {.struct_size = sizeof(dots_gen_opts)};
     o.max_new_tokens = 12;
     o.on_text = on_text;
     o.on_step = on_step;
@@ -75,6 +76,53 @@ int main(void) {
     CHECK(dots_generate(eng, NULL, 0, "Hello", &o, &r, &e) == DOTS_OK, "text only: %s", e.msg);
     CHECK(r.generated_tokens == 3, "text only generated %d", r.generated_tokens);
     dots_gen_result_free(&r);
+
+    /* option structs: struct_size is checked, and an older caller's shorter struct is read
+     * only as far as its struct_size (the fields past it keep their defaults) */
+    {
+        dots_gen_opts bad = o;
+        bad.struct_size = 0;
+        dots_status sb = dots_generate(eng, NULL, 0, "Hello", &bad, &r, &e);
+        CHECK(sb == DOTS_E_ARG && strstr(e.msg, "dots_gen_opts: struct_size 0") && strstr(e.msg, "dots_gen_opts_init"),
+              "gen opts struct_size 0: %d %s", (int)sb, e.msg);
+        dots_gen_result_free(&r);
+        bad.struct_size = sizeof bad + 8;
+        CHECK(dots_generate(eng, NULL, 0, "Hello", &bad, &r, &e) == DOTS_E_ARG, "gen opts struct_size too big accepted");
+        dots_gen_result_free(&r);
+        memset(&k, 0, sizeof k);
+        dots_gen_opts old;
+        dots_gen_opts_init(&old);
+        old.struct_size = offsetof(dots_gen_opts, on_text); /* a version before streaming */
+        old.max_new_tokens = 3;
+        old.on_text = on_text; /* past its struct_size: never called */
+        old.user = &k;
+        CHECK(dots_generate(eng, NULL, 0, "Hello", &old, &r, &e) == DOTS_OK && r.generated_tokens == 3 && k.calls == 0,
+              "older gen opts: %s, %d tokens, %d callbacks", e.msg, r.generated_tokens, k.calls);
+        dots_gen_result_free(&r);
+
+        dots_batch_request rq;
+        memset(&rq, 0, sizeof rq);
+        rq.prompt_text = "Hello";
+        rq.opts = &o;
+        dots_batch_opts bo = {.struct_size = 4};
+        dots_status sq = dots_generate_batch(eng, &rq, 1, &bo, &e);
+        CHECK(sq == DOTS_E_ARG && strstr(e.msg, "dots_batch_opts_init"), "batch opts struct_size 4: %d %s", (int)sq, e.msg);
+
+        dots_engine *e2 = NULL;
+        dots_engine_opts eb;
+        dots_engine_opts_init(&eb);
+        eb.model_dir = test_data("tiny-dots");
+        eb.struct_size = 0;
+        dots_status so = dots_engine_open(&eb, &e2, &e);
+        CHECK(so == DOTS_E_ARG && !e2 && strstr(e.msg, "dots_engine_opts_init"), "engine opts struct_size 0: %d %s",
+              (int)so, e.msg);
+        eb.struct_size = offsetof(dots_engine_opts, mmproj);
+        eb.mmproj = "/nonexistent/mmproj.gguf"; /* past its struct_size: not read */
+        eb.threads = 1;
+        so = dots_engine_open(&eb, &e2, &e);
+        CHECK(so == DOTS_OK && e2, "older engine opts: %s", e.msg);
+        dots_engine_close(e2);
+    }
 
     /* <|imgpad|> written in the prompt text */
     dots_status st = dots_generate(eng, &img, 1, "look <|imgpad|>", &o, &r, &e);

@@ -144,10 +144,18 @@ int cmd_generate(int argc, char **argv) {
         int w = n_imgs ? images[0].width : 0, h = n_imgs ? images[0].height : 0;
         if (dots_prompt_text((dots_prompt_mode)m, bbox, w, h, &text, &e)) goto fail;
     }
-    dots_engine_opts eo = {model, (int)threads, (int)max_ctx, (int)chunk, (int)vbatch, mmproj};
+    dots_engine_opts eo;
+    dots_engine_opts_init(&eo);
+    eo.model_dir = model;
+    eo.threads = (int)threads;
+    eo.max_context = (int)max_ctx;
+    eo.prefill_chunk = (int)chunk;
+    eo.vision_batch_patches = (int)vbatch;
+    eo.mmproj = mmproj;
     if (dots_engine_open(&eo, &eng, &e)) goto fail;
     ctx.dump = dump != NULL;
-    dots_gen_opts go = {0};
+    dots_gen_opts go;
+    dots_gen_opts_init(&go);
     go.min_pixels = minp;
     go.max_pixels = maxp;
     go.max_new_tokens = (int)max_tokens;

@@ -556,7 +556,7 @@ static int prepare(parse_opts *o, char **inputs, int n_in, char ***names, dots_e
     if (!(*names = calloc((size_t)n_in, sizeof **names))) { fprintf(stderr, "dotsocr: out of memory\n"); return 1; }
     if (doc_output_names((const char *const *)inputs, n_in, *names, &e)) return cli_report(&e);
     dots_engine_opts eo;
-    memset(&eo, 0, sizeof eo);
+    dots_engine_opts_init(&eo);
     eo.model_dir = o->model;
     eo.mmproj = o->mmproj;
     eo.threads = o->threads;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "doc/document.h"
 #include "doc/pdf.h"
+#include "base/opts.h"
 
 #define DEFAULT_DPI 200
 
@@ -31,11 +32,8 @@ void dots_doc_opts_init(dots_doc_opts *o) {
 static dots_status take_opts(const dots_doc_opts *in, dots_doc_opts *o, dots_error *e) {
     dots_doc_opts_init(o);
     if (!in) return DOTS_OK;
-    if (in->struct_size < sizeof(size_t) || in->struct_size > sizeof *o)
-        return dots_fail(e, DOTS_E_ARG, "dots_doc_opts: struct_size %zu is not that of any version (this one is %zu); "
-                         "fill it with dots_doc_opts_init", in->struct_size, sizeof *o);
-    memcpy(o, in, in->struct_size);
-    o->struct_size = sizeof *o;
+    dots_status st = opts_take(o, sizeof *o, in, "dots_doc_opts", e);
+    if (st) return st;
     if (o->dpi <= 0) o->dpi = DEFAULT_DPI;
     if (o->dpi > 1200) return dots_fail(e, DOTS_E_ARG, "dots_doc_opts: dpi %d is over 1200", o->dpi);
     if (o->max_decoded_pixels < 0) return dots_fail(e, DOTS_E_ARG, "dots_doc_opts: max_decoded_pixels is negative");

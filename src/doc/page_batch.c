@@ -63,7 +63,7 @@ dots_status dots_parse_pages(dots_engine *eng, const dots_page_ref *pages, int n
         st = dots_fail(e, DOTS_E_NOMEM, "out of memory for a batch of %d pages", n);
     } else {
         dots_batch_opts bo;
-        memset(&bo, 0, sizeof bo);
+        dots_batch_opts_init(&bo);
         bo.max_batch = batch > 0 ? batch : DEFAULT_BATCH;
         bo.on_done = page_done;
         bo.on_start = start_page;

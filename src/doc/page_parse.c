@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "base/opts.h"
 #include "doc/document.h"
 #include "doc/draw.h"
 #include "doc/layout.h"
@@ -29,11 +30,8 @@ void dots_parse_opts_init(dots_parse_opts *o) {
 static dots_status take_opts(const dots_parse_opts *in, dots_parse_opts *o, dots_error *e) {
     dots_parse_opts_init(o);
     if (!in) return DOTS_OK;
-    if (in->struct_size < sizeof(size_t) || in->struct_size > sizeof *o)
-        return dots_fail(e, DOTS_E_ARG, "dots_parse_opts: struct_size %zu is not that of any version (this one is %zu); "
-                         "fill it with dots_parse_opts_init", in->struct_size, sizeof *o);
-    memcpy(o, in, in->struct_size);
-    o->struct_size = sizeof *o;
+    dots_status st = opts_take(o, sizeof *o, in, "dots_parse_opts", e);
+    if (st) return st;
     if ((unsigned)o->mode >= DOTS_PROMPT_COUNT) return dots_fail(e, DOTS_E_ARG, "dots_parse_opts: unknown mode %d", (int)o->mode);
     if (o->mode == DOTS_PROMPT_GROUNDING && !o->has_bbox)
         return dots_fail(e, DOTS_E_ARG, "prompt mode grounding needs a bbox (x1, y1, x2, y2 in page pixels)");
@@ -82,7 +80,7 @@ static dots_status build_prompt(const dots_parse_opts *o, const dots_image *orig
 static void gen_opts(page_job *j) {
     const dots_parse_opts *o = &j->o;
     dots_gen_opts *g = &j->g;
-    memset(g, 0, sizeof *g);
+    dots_gen_opts_init(g);
     g->min_pixels = o->min_pixels;
     g->max_pixels = o->max_pixels;
     g->max_new_tokens = o->max_new_tokens > 0 ? o->max_new_tokens : DEFAULT_MAX_TOKENS;

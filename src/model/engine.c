@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "base/opts.h"
 #include "base/threadpool.h"
 #include "dotsocr.h"
 #include "image/image.h"
@@ -46,13 +47,35 @@ void dots_engine_close(dots_engine *eng) {
     dots_free(eng);
 }
 
-dots_status dots_engine_open(const dots_engine_opts *opts, dots_engine **out, dots_error *e) {
+void dots_engine_opts_init(dots_engine_opts *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+void dots_gen_opts_init(dots_gen_opts *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+void dots_batch_opts_init(dots_batch_opts *o) {
+    if (!o) return;
+    memset(o, 0, sizeof *o);
+    o->struct_size = sizeof *o;
+}
+
+dots_status dots_engine_open(const dots_engine_opts *opts_in, dots_engine **out, dots_error *e) {
     if (out) *out = NULL;
-    if (!opts || !opts->model_dir || !out) return dots_fail(e, DOTS_E_ARG, "dots_engine_open: no model folder given");
+    if (!opts_in || !out) return dots_fail(e, DOTS_E_ARG, "dots_engine_open: no options or no place for the engine");
+    dots_engine_opts opts_copy, *opts = &opts_copy;
+    dots_engine_opts_init(opts);
+    dots_status st = opts_take(opts, sizeof *opts, opts_in, "dots_engine_opts", e);
+    if (st) return st;
+    if (!opts->model_dir) return dots_fail(e, DOTS_E_ARG, "dots_engine_open: no model folder given");
     dots_engine *g = dots_calloc(sizeof *g, "the engine", e);
     if (!g) return DOTS_E_NOMEM;
     pthread_mutex_init(&g->generate_lock, NULL);
-    dots_status st;
     char path[4096];
     if ((st = opts->mmproj ? ckpt_open_gguf(opts->model_dir, opts->mmproj, &g->ck, e) : ckpt_open(opts->model_dir, &g->ck, e)))
         goto fail;
@@ -208,7 +231,8 @@ dots_status dots_generate(dots_engine *g, const dots_image *images, int n_images
     rq.n_images = n_images;
     rq.prompt_text = prompt_text;
     rq.opts = opts;
-    dots_batch_opts bo = {0};
+    dots_batch_opts bo;
+    dots_batch_opts_init(&bo);
     bo.max_batch = 1;
     dots_status st = dots_generate_batch(g, &rq, 1, &bo, e);
     if (st) return st;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "base/opts.h"
 
 static int text_add(gen_text *b, const char *s, size_t n) {
     if (b->len + n + 1 > b->cap) {
@@ -26,7 +27,11 @@ static int text_add(gen_text *b, const char *s, size_t n) {
 dots_status req_begin(dots_engine *g, gen_req *r, dots_batch_request *out, dots_error *e) {
     r->out = out;
     r->t0 = dots_now();
-    if (out->opts) r->o = *out->opts;
+    dots_gen_opts_init(&r->o);
+    if (out->opts) {
+        dots_status st = opts_take(&r->o, sizeof r->o, out->opts, "dots_gen_opts", e);
+        if (st) return st;
+    }
     r->hook.o = &r->o;
     r->hook.t0 = r->t0;
     if (out->n_images < 0 || (out->n_images > 0 && !out->images) || !out->prompt_text)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/mem.h"
+#include "base/opts.h"
 #include "model/gen_request.h"
 
 typedef struct {
@@ -224,8 +225,14 @@ static dots_status generate_batch_locked(dots_engine *g, dots_batch_request *req
 dots_status dots_generate_batch(dots_engine *g, dots_batch_request *reqs, int n, const dots_batch_opts *bo,
                                 dots_error *e) {
     if (!g) return dots_fail(e, DOTS_E_ARG, "dots_generate_batch: needs an engine and n >= 0 requests");
+    dots_batch_opts opts;
+    dots_batch_opts_init(&opts);
+    if (bo) {
+        dots_status st = opts_take(&opts, sizeof opts, bo, "dots_batch_opts", e);
+        if (st) return st;
+    }
     pthread_mutex_lock(&g->generate_lock);
-    dots_status st = generate_batch_locked(g, reqs, n, bo, e);
+    dots_status st = generate_batch_locked(g, reqs, n, &opts, e);
     pthread_mutex_unlock(&g->generate_lock);
     return st;
 }

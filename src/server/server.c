@@ -73,7 +73,11 @@ dots_status dots_server_run(const dots_server_opts *opts, volatile sig_atomic_t 
     model_name(c.opts.model_dir, c.model_id, sizeof c.model_id);
     srv_metrics_init(&c.metrics);
     atomic_init(&c.stopping, 0);
-    dots_engine_opts eo = {.model_dir = c.opts.model_dir, .threads = c.opts.threads, .max_context = c.opts.max_context};
+    dots_engine_opts eo;
+    dots_engine_opts_init(&eo);
+    eo.model_dir = c.opts.model_dir;
+    eo.threads = c.opts.threads;
+    eo.max_context = c.opts.max_context;
     dots_status st = dots_engine_open(&eo, &c.eng, e);
     srv_queue_ops ops = {srv_worker_run, srv_worker_drop, srv_worker_cancel, &c};
     struct MHD_Daemon *d = NULL;

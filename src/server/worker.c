@@ -70,7 +70,8 @@ static void run_chat(srv_ctx *c, srv_job *j) {
     gen_watch w = {j, 0, 0};
     for (int i = 0; i < r->n_stop; i++)
         if (strlen(r->stop[i]) - 1 > w.hold) w.hold = strlen(r->stop[i]) - 1;
-    dots_gen_opts go = {0};
+    dots_gen_opts go;
+    dots_gen_opts_init(&go);
     go.max_new_tokens = r->max_tokens;
     go.temperature = r->temperature;
     go.top_p = r->top_p;
