@@ -20,6 +20,13 @@ if(DOTS_DOC_PY AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/data/tiny-dots/config.jso
     COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_batch.py $<TARGET_FILE:dotsocr>
             ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_batch)
   set_tests_properties(doc_parse_batch PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
+  # Ctrl-C: exit 130, the pages finished so far saved whole, nothing partial, --resume completes
+  if(EXISTS "${DOTS_SHARED_DIR}/reference/samples/demo_pdf1.pdf")
+    add_test(NAME doc_parse_interrupt
+      COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_interrupt.py $<TARGET_FILE:dotsocr>
+              ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_interrupt ${DOTS_SHARED_DIR})
+    set_tests_properties(doc_parse_interrupt PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
+  endif()
 endif()
 # The system turn of dots.mocr's general mode against the reference chat template (jinja2) + tokenizers.
 if(EXISTS "${DOTS_PYTHON}")
