@@ -106,16 +106,16 @@ static void pk_kernel(const float *A, size_t lda, int mr, const float *Bp, int k
             _mm_prefetch((const char *)(C + i * ldc + PNR - 1), _MM_HINT_T0);
         }
     ROWS12(ACC_DECL)
-    const float *aend = A + (size_t)kc * PMR;
     /* at most one prefetch per PF_EVERY k, as gemm_avx2.c */
-    for (; npf > 0 && A + PF_EVERY * PMR <= aend; npf--, pf += 64) {
+    int k = 0;
+    for (; npf > 0 && k + PF_EVERY <= kc; npf--, pf += 64) {
         _mm_prefetch(pf, _MM_HINT_T0);
-        for (const float *e = A + PF_EVERY * PMR; A < e; A += PMR, Bp += PNR) {
+        for (int e = k + PF_EVERY; k < e; k++, A += PMR, Bp += PNR) {
             __m512 b0 = _mm512_loadu_ps(Bp), b1 = _mm512_loadu_ps(Bp + 16);
             ROWS12(ACC_FMA)
         }
     }
-    for (; A < aend; A += PMR, Bp += PNR) {
+    for (; k < kc; k++, A += PMR, Bp += PNR) {
         __m512 b0 = _mm512_loadu_ps(Bp), b1 = _mm512_loadu_ps(Bp + 16);
         ROWS12(ACC_FMA)
     }
