@@ -26,6 +26,11 @@ if(DOTS_DOC_PY AND EXISTS "${CMAKE_CURRENT_SOURCE_DIR}/data/tiny-dots/config.jso
       COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_interrupt.py $<TARGET_FILE:dotsocr>
               ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_interrupt ${DOTS_SHARED_DIR})
     set_tests_properties(doc_parse_interrupt PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
+    # the progress line on a terminal (a pseudo-terminal): its format, order, rates, ETA, end lines
+    add_test(NAME doc_parse_tty
+      COMMAND ${DOTS_DOC_PY} ${CMAKE_CURRENT_SOURCE_DIR}/py/doc_parse_tty.py $<TARGET_FILE:dotsocr>
+              ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/doc_parse_tty ${DOTS_SHARED_DIR})
+    set_tests_properties(doc_parse_tty PROPERTIES ENVIRONMENT "${DOTS_TEST_ENV}" TIMEOUT 600)
   endif()
 endif()
 # The system turn of dots.mocr's general mode against the reference chat template (jinja2) + tokenizers.
